@@ -1,0 +1,19 @@
+"""admodes: differentiate numpy code in forward and reverse mode from one op registry.
+
+>>> import admodes as ad
+>>> ad.grad(lambda a, b: (a + b) * (b + 1), argnums=(0, 1))(2.0, 1.0)
+(2.0, 5.0)
+"""
+
+from . import numpy  # noqa: F401  (installs array behaviour on boxes)
+from . import ops as _ops  # noqa: F401  (registers the primitives)
+from .api import grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp  # noqa: F401
+from .custom import Operation, primitive  # noqa: F401
+from .dispatch import EscapedBoxError, counting, value  # noqa: F401
+from .registry import registry  # noqa: F401
+
+__version__ = "0.1.0"
+
+__all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian",
+           "hessian", "hvp", "registry", "Operation", "primitive", "value", "counting",
+           "EscapedBoxError", "numpy"]

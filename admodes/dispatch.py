@@ -1,0 +1,165 @@
+"""The one dispatcher both modes enter through, and the levels that let them nest.
+
+Every call of a transformation (``grad``, ``jvp``, ``vjp``, ``jacfwd`` ...) creates a
+fresh :class:`Level` with a larger id than any before it.  Its boxes (a forward-mode
+``Dual`` or a reverse-mode tape variable) carry that level.  :func:`bind` applies a
+primitive: it finds the innermost (highest) level among the arguments and lets that
+level process the call.  The level unboxes *its own* boxes only, re-binds the primitive
+one level down (boxes of outer levels are just constants to it), and applies its rule to
+the result.  With no boxes left, the numpy value function runs.
+
+Worked example, the perturbation-confusion test::
+
+    d/dx [ x * d/dy (x + y) ]  at x = 2,  which is 1
+
+``grad`` over ``x`` opens level 1 and boxes ``x`` as ``X1``.  Inside, ``grad`` over
+``y`` opens level 2 and boxes ``y`` as ``Y2``.  ``x + y`` sees levels {1, 2}: level 2
+processes it, treating ``X1`` as a constant, so ``d/dy (x + y)`` is the cotangent of
+``Y2`` alone: 1, not 2.  Level 2 then closes; ``x * 1`` is processed by level 1, giving
+1.  Had both boxes shared one tag, the inner derivative would have picked up the
+perturbation of ``x`` too and answered 2.
+
+When a transformation returns, its level is closed: a box of a closed level that escaped
+(stored in a global, returned through a side channel) raises :class:`EscapedBoxError` if
+it is used again, instead of silently giving a wrong derivative.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+
+from .registry import registry
+
+__all__ = ["Level", "Box", "bind", "value", "EscapedBoxError", "counting"]
+
+_level_ids = itertools.count(1)
+
+
+class EscapedBoxError(RuntimeError):
+    """A traced value was used after the transformation that created it returned."""
+
+
+class Level:
+    """One transformation call.  Subclasses say how to apply a primitive's rule."""
+
+    __slots__ = ("id", "alive")
+
+    kind = "abstract"
+
+    def __init__(self):
+        self.id = next(_level_ids)
+        self.alive = True
+
+    def process(self, prim, args, params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self):
+        self.alive = False
+
+    def escaped(self, prim):
+        return EscapedBoxError(
+            f"{prim.name}: a traced value from a {self.kind}-mode transformation "
+            f"(level {self.id}) was used after that transformation returned; use "
+            "ad.value(x) to keep a plain value instead of the traced one"
+        )
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.id}{'' if self.alive else ' closed'}>"
+
+
+class Box:
+    """Common base of traced values (forward ``Dual``, reverse ``Var``, graph nodes).
+
+    ``_primal`` is the value one level down (it may itself be a box of an outer level).
+    The arithmetic operators, array attributes and numpy protocol methods are installed
+    by :mod:`admodes.numpy`, so every box type behaves like an array.
+    """
+
+    __slots__ = ("_primal", "_level")
+    __array_priority__ = 1000
+
+    def __repr__(self):
+        return f"{type(self).__name__}({value(self)!r}, level={self._level.id})"
+
+
+_counting = False
+
+
+def bind(prim, *args, **params):
+    """Apply ``prim`` to ``args``: the single entry point of both modes."""
+    top = None
+    for a in args:
+        if isinstance(a, Box):
+            lv = a._level
+            if top is None or lv.id > top.id:
+                top = lv
+    if top is None:
+        if _counting:
+            prim.n_impl += 1
+        try:
+            return prim.impl(*args, **params)
+        except (ValueError, TypeError, IndexError) as e:
+            raise _annotate(e, prim, args) from e
+    if not top.alive:
+        raise top.escaped(prim)
+    return top.process(prim, args, params)
+
+
+def _annotate(e, prim, args):
+    shapes = ", ".join(str(getattr(a, "shape", type(a).__name__)) for a in args)
+    msg = f"{prim.name}: {e} (argument shapes: {shapes})"
+    try:
+        return type(e)(msg)
+    except Exception:  # pragma: no cover - exotic exception types
+        return TypeError(msg)
+
+
+def value(x):
+    """The plain value of ``x`` under any number of levels of boxes.
+
+    The documented way to step outside differentiation: the result is a constant to
+    every transformation.
+
+    >>> import admodes as ad
+    >>> ad.grad(lambda x: x * ad.value(x))(3.0)
+    3.0
+    """
+    while isinstance(x, Box):
+        x = x._primal
+    return x
+
+
+@contextlib.contextmanager
+def counting():
+    """Count impl evaluations and rule applications per primitive inside the block.
+
+    Yields a dict-like snapshot function: call it to get
+    ``{"impl": n, "jvp": n, "vjp": n}`` summed over the registry since the block began.
+    """
+    global _counting
+    prims = list(registry.values())
+    for p in prims:
+        p.n_impl = p.n_jvp = p.n_vjp = 0
+    previous = _counting
+    _counting = True
+
+    def snapshot(by_primitive=False):
+        total = {"impl": 0, "jvp": 0, "vjp": 0}
+        per = {}
+        for p in registry.values():
+            total["impl"] += p.n_impl
+            total["jvp"] += p.n_jvp
+            total["vjp"] += p.n_vjp
+            if by_primitive and (p.n_impl or p.n_jvp or p.n_vjp):
+                per[p.name] = {"impl": p.n_impl, "jvp": p.n_jvp, "vjp": p.n_vjp}
+        return (total, per) if by_primitive else total
+
+    try:
+        yield snapshot
+    finally:
+        _counting = previous
+
+
+def is_counting():
+    return _counting

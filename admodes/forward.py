@@ -1,0 +1,136 @@
+"""Forward mode: dual numbers that carry a tangent along with every value.
+
+A :class:`Dual` holds ``(primal, tangent, level)``.  Applying a primitive to duals runs
+the primitive on the primals and sums the JVP-rule contributions of the non-zero
+tangents.  A tangent of ``None`` is a *symbolic zero*: no rule runs for it.
+
+Tangents may carry one leading batch axis (``ForwardLevel(batch=True)``): then every
+tangent has shape ``(B,) + primal.shape`` and one sweep pushes ``B`` directions at once.
+That is how ``jacfwd`` and ``grad(mode="forward")`` cost one Python-level pass per chunk
+of directions rather than one per direction (the ForwardDiff.jl "chunk" idea).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import dispatch
+from .dispatch import Box, Level, bind
+
+__all__ = ["Dual", "ForwardLevel", "shape_of"]
+
+
+class Dual(Box):
+    """A value and its tangent at one forward-mode level."""
+
+    __slots__ = ("_tangent",)
+
+    def __init__(self, primal, tangent, level):
+        self._primal = primal
+        self._tangent = tangent
+        self._level = level
+
+
+def shape_of(x):
+    """Shape of a value or box, fast for Python floats."""
+    if type(x) is float:
+        return ()
+    return np.shape(x) if not isinstance(x, Box) else shape_of(x._primal)
+
+
+def ndim_of(x):
+    if type(x) is float:
+        return 0
+    while isinstance(x, Box):
+        x = x._primal
+    return np.ndim(x)
+
+
+class ForwardLevel(Level):
+    """A forward-mode transformation call (``jvp``, ``jacfwd``, forward ``grad``)."""
+
+    __slots__ = ("batch",)
+    kind = "forward"
+
+    def __init__(self, batch=False):
+        super().__init__()
+        self.batch = batch
+
+    def process(self, prim, args, params):
+        primals = []
+        tangents = []
+        any_tangent = False
+        for a in args:
+            if isinstance(a, Dual) and a._level is self:
+                primals.append(a._primal)
+                tangents.append(a._tangent)
+                any_tangent = True
+            else:
+                primals.append(a)
+                tangents.append(None)
+        ans = bind(prim, *primals, **params)
+        if prim.nondiff or not any_tangent:
+            return ans
+        if prim.jvp_joint is not None:
+            return Dual(ans, self._joint(prim, primals, tangents, ans, params), self)
+        rules = prim.jvps
+        if rules is None:
+            raise _missing_rule(prim)
+        elementwise = prim.elementwise and len(primals) > 1
+        if elementwise and self.batch:
+            out_nd = ndim_of(ans)
+        out = None
+        for i, t in enumerate(tangents):
+            if t is None:
+                continue
+            try:
+                rule = rules[i]
+            except IndexError:
+                rule = None
+            if rule is None:
+                raise _missing_rule(prim, i)
+            if elementwise and self.batch:
+                nd = ndim_of(primals[i])
+                if nd < out_nd:
+                    ts = shape_of(t)
+                    t = bind(_reshape, t, shape=ts[:1] + (1,) * (out_nd - nd) + ts[1:])
+            if dispatch._counting:
+                prim.n_jvp += 1
+            c = rule(t, ans, *primals, **params)
+            out = c if out is None else bind(_add, out, c)
+        if elementwise:
+            want = shape_of(ans)
+            if self.batch:
+                want = shape_of(out)[:1] + want
+            if shape_of(out) != want:
+                out = bind(_broadcast_to, out, shape=want)
+        return Dual(ans, out, self)
+
+    def _joint(self, prim, primals, tangents, ans, params):
+        lead = ()
+        for t, x in zip(tangents, primals):
+            if t is not None:
+                lead = shape_of(t)[:ndim_of(t) - ndim_of(x)]
+                break
+        full = tuple(t if t is not None else np.zeros(lead + shape_of(x))
+                     for t, x in zip(tangents, primals))
+        if dispatch._counting:
+            prim.n_jvp += 1
+        return prim.jvp_joint(full, ans, primals, params)
+
+
+def _missing_rule(prim, i=None):
+    where = "" if i is None else f" for argument {i}"
+    return NotImplementedError(
+        f"{prim.name}: no forward-mode (JVP) rule{where}; this primitive can only be "
+        "differentiated in reverse mode (use mode='reverse' / jacrev / vjp)"
+    )
+
+
+# Filled in by admodes.ops once the shape primitives exist (import-order break).
+_reshape = _add = _broadcast_to = None
+
+
+def _install(reshape, add, broadcast_to):
+    global _reshape, _add, _broadcast_to
+    _reshape, _add, _broadcast_to = reshape, add, broadcast_to

@@ -1,0 +1,327 @@
+"""``admodes.numpy``: a numpy-like namespace whose functions are differentiable, and the
+numpy protocol methods that make plain ``numpy`` functions work on traced values.
+
+Inside a function being differentiated, ``np.sin(x)`` and ``anp.sin(x)`` do the same
+thing: numpy hands a traced value to ``__array_ufunc__`` / ``__array_function__``, which
+look the function up here.  A numpy function with no registered primitive raises a
+``TypeError`` naming it.  Names this module does not define fall through to numpy itself
+(``anp.zeros``, ``anp.pi``, ...); applied to a traced value they reach the same protocol
+check, so nothing is ever silently non-differentiable.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as _np
+
+from . import linalg  # noqa: F401,E402
+from .dispatch import Box, value
+from .forward import ndim_of, shape_of
+from .ops.elementwise import (  # noqa: F401
+    abs,
+    absolute,
+    add,
+    arccos,
+    arcsin,
+    arctan,
+    arctan2,
+    ceil,
+    clip,
+    cos,
+    cosh,
+    divide,
+    equal,
+    exp,
+    expm1,
+    floor,
+    greater,
+    greater_equal,
+    isfinite,
+    isinf,
+    isnan,
+    less,
+    less_equal,
+    log,
+    log1p,
+    logaddexp,
+    maximum,
+    minimum,
+    multiply,
+    negative,
+    not_equal,
+    power,
+    reciprocal,
+    relu,
+    rint,
+    sigmoid,
+    sign,
+    sin,
+    sinh,
+    softplus,
+    sqrt,
+    square,
+    subtract,
+    tan,
+    tanh,
+    where,
+)
+from .ops.linalg import dot, einsum, inner, matmul, outer, tensordot, trace, vdot  # noqa: F401
+from .ops.reductions import (  # noqa: F401
+    amax,
+    amin,
+    argmax,
+    argmin,
+    cumsum,
+    log_softmax,
+    logsumexp,
+    max,
+    mean,
+    min,
+    prod,
+    softmax,
+    std,
+    sum,
+    var,
+)
+from .ops.shape import (  # noqa: F401
+    atleast_1d,
+    atleast_2d,
+    broadcast_to,
+    concatenate,
+    diag,
+    diagonal,
+    expand_dims,
+    flip,
+    getitem,
+    hstack,
+    moveaxis,
+    pad,
+    ravel,
+    reshape,
+    squeeze,
+    stack,
+    swapaxes,
+    transpose,
+    vstack,
+)
+
+true_divide = divide
+round = rint
+
+
+def positive(x):
+    return x
+
+
+def array(obj, dtype=None):
+    """``numpy.array``; a (nested) list holding traced values is stacked."""
+    if isinstance(obj, Box):
+        return obj
+    if isinstance(obj, (list, tuple)) and _holds_box(obj):
+        return stack([array(o) for o in obj])
+    return _np.array(obj, dtype=dtype)
+
+
+asarray = array
+
+
+def _holds_box(obj):
+    stack_ = [obj]
+    while stack_:
+        o = stack_.pop()
+        if isinstance(o, Box):
+            return True
+        if isinstance(o, (list, tuple)):
+            stack_.extend(o)
+    return False
+
+
+def zeros_like(x, dtype=None):
+    return _np.zeros_like(value(x), dtype=dtype)
+
+
+def ones_like(x, dtype=None):
+    return _np.ones_like(value(x), dtype=dtype)
+
+
+def full_like(x, fill_value, dtype=None):
+    return _np.full_like(value(x), fill_value, dtype=dtype)
+
+
+def shape(x):
+    return shape_of(x)
+
+
+def ndim(x):
+    return ndim_of(x)
+
+
+def size(x):
+    return int(_np.prod(shape_of(x), dtype=_np.int64))
+
+
+def __getattr__(name):
+    try:
+        return getattr(_np, name)
+    except AttributeError:
+        raise AttributeError(f"module 'admodes.numpy' has no attribute {name!r}") from None
+
+
+# ---------------------------------------------------------------- numpy protocols -----
+
+_UFUNCS = {
+    _np.add: add, _np.subtract: subtract, _np.multiply: multiply, _np.divide: divide,
+    _np.power: power, _np.negative: negative, _np.positive: positive, _np.square: square,
+    _np.sqrt: sqrt, _np.reciprocal: reciprocal, _np.exp: exp, _np.expm1: expm1,
+    _np.log: log, _np.log1p: log1p, _np.sin: sin, _np.cos: cos, _np.tan: tan,
+    _np.arcsin: arcsin, _np.arccos: arccos, _np.arctan: arctan, _np.arctan2: arctan2,
+    _np.sinh: sinh, _np.cosh: cosh, _np.tanh: tanh, _np.absolute: abs, _np.sign: sign,
+    _np.maximum: maximum, _np.minimum: minimum, _np.logaddexp: logaddexp,
+    _np.floor: floor, _np.ceil: ceil, _np.rint: rint, _np.equal: equal,
+    _np.not_equal: not_equal, _np.less: less, _np.less_equal: less_equal,
+    _np.greater: greater, _np.greater_equal: greater_equal, _np.isfinite: isfinite,
+    _np.isnan: isnan, _np.isinf: isinf, _np.matmul: matmul,
+}
+
+_REDUCE = {_np.add: sum, _np.maximum: max, _np.minimum: min, _np.multiply: prod}
+
+_FUNCTIONS = {
+    _np.sum: sum, _np.mean: mean, _np.var: var, _np.std: std, _np.max: max,
+    _np.min: min, _np.amax: max, _np.amin: min, _np.prod: prod, _np.cumsum: cumsum,
+    _np.argmax: argmax, _np.argmin: argmin, _np.reshape: reshape,
+    _np.transpose: transpose, _np.expand_dims: expand_dims, _np.squeeze: squeeze,
+    _np.broadcast_to: broadcast_to, _np.concatenate: concatenate, _np.stack: stack,
+    _np.hstack: hstack, _np.vstack: vstack, _np.diag: diag, _np.diagonal: diagonal,
+    _np.flip: flip, _np.ravel: ravel, _np.swapaxes: swapaxes, _np.moveaxis: moveaxis,
+    _np.where: where, _np.clip: clip, _np.dot: dot, _np.outer: outer, _np.inner: inner,
+    _np.vdot: vdot, _np.einsum: einsum, _np.tensordot: tensordot, _np.trace: trace,
+    _np.atleast_1d: atleast_1d, _np.atleast_2d: atleast_2d, _np.pad: pad,
+    _np.zeros_like: zeros_like, _np.ones_like: ones_like, _np.full_like: full_like,
+    _np.shape: shape, _np.ndim: ndim, _np.size: size,
+    _np.linalg.solve: linalg.solve, _np.linalg.inv: linalg.inv,
+    _np.linalg.det: linalg.det, _np.linalg.slogdet: linalg.slogdet,
+    _np.linalg.norm: linalg.norm, _np.linalg.cholesky: linalg.cholesky,
+}
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    if kwargs.get("out") is not None:
+        raise TypeError(f"numpy.{ufunc.__name__}: admodes values are immutable; "
+                        "out= is not supported on traced values")
+    if method == "__call__":
+        op = _UFUNCS.get(ufunc)
+        if op is not None and not kwargs:
+            return op(*inputs)
+    elif method == "reduce" and ufunc in _REDUCE:
+        return _REDUCE[ufunc](*inputs, **kwargs)
+    raise TypeError(
+        f"numpy.{ufunc.__name__}{'' if method == '__call__' else '.' + method}: no "
+        "differentiable primitive is registered for it in admodes; see admodes.registry "
+        "or add one with ad.primitive / ad.Operation")
+
+
+def _array_function(self, func, types, args, kwargs):
+    op = _FUNCTIONS.get(func)
+    if op is None:
+        name = getattr(func, "__module__", "numpy").replace("numpy._core", "numpy")
+        raise TypeError(
+            f"{name}.{func.__name__}: no differentiable primitive is registered for it in "
+            "admodes; see admodes.registry or add one with ad.primitive / ad.Operation")
+    return op(*args, **kwargs)
+
+
+def _array(self, dtype=None, copy=None):
+    raise TypeError(
+        "a traced admodes value cannot be converted to a plain numpy array inside a "
+        "transformation (that would drop its derivative); use ad.value(x) to step "
+        "outside differentiation on purpose")
+
+
+def _install_box_methods(cls):
+    """Make every box type behave like an array."""
+    def binop(f):
+        return lambda self, other: f(self, other)
+
+    def rbinop(f):
+        return lambda self, other: f(other, self)
+
+    methods = {
+        "__add__": binop(add), "__radd__": rbinop(add),
+        "__sub__": binop(subtract), "__rsub__": rbinop(subtract),
+        "__mul__": binop(multiply), "__rmul__": rbinop(multiply),
+        "__truediv__": binop(divide), "__rtruediv__": rbinop(divide),
+        "__pow__": binop(power), "__rpow__": rbinop(power),
+        "__matmul__": binop(matmul), "__rmatmul__": rbinop(matmul),
+        "__lt__": binop(less), "__le__": binop(less_equal),
+        "__gt__": binop(greater), "__ge__": binop(greater_equal),
+        "__eq__": binop(equal), "__ne__": binop(not_equal),
+        "__neg__": lambda self: negative(self), "__pos__": lambda self: self,
+        "__abs__": lambda self: abs(self),
+        "__getitem__": lambda self, idx: getitem(self, idx),
+        "__len__": _len, "__iter__": _iter,
+        "__float__": lambda self: float(value(self)),
+        "__int__": lambda self: int(value(self)),
+        "__index__": None,
+        "__bool__": lambda self: bool(value(self)),
+        "__setitem__": _setitem,
+        "__array_ufunc__": _array_ufunc, "__array_function__": _array_function,
+        "__array__": _array,
+        "sum": lambda self, axis=None, keepdims=False: sum(self, axis, keepdims),
+        "mean": lambda self, axis=None, keepdims=False: mean(self, axis, keepdims),
+        "var": lambda self, axis=None, keepdims=False, ddof=0: var(self, axis, keepdims, ddof),
+        "std": lambda self, axis=None, keepdims=False, ddof=0: std(self, axis, keepdims, ddof),
+        "max": lambda self, axis=None, keepdims=False: max(self, axis, keepdims),
+        "min": lambda self, axis=None, keepdims=False: min(self, axis, keepdims),
+        "prod": lambda self, axis=None, keepdims=False: prod(self, axis, keepdims),
+        "cumsum": lambda self, axis=None: cumsum(self, axis),
+        "argmax": lambda self, axis=None: argmax(self, axis),
+        "argmin": lambda self, axis=None: argmin(self, axis),
+        "reshape": lambda self, *shape: reshape(self, shape[0] if len(shape) == 1 else shape),
+        "transpose": lambda self, *axes: transpose(
+            self, (axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes) or None),
+        "dot": lambda self, other: dot(self, other),
+        "ravel": lambda self: ravel(self), "flatten": lambda self: ravel(self),
+        "squeeze": lambda self, axis=None: squeeze(self, axis),
+        "clip": lambda self, a_min=None, a_max=None: clip(self, a_min, a_max),
+        "swapaxes": lambda self, a1, a2: swapaxes(self, a1, a2),
+        "diagonal": lambda self, offset=0, axis1=0, axis2=1: diagonal(self, offset, axis1, axis2),
+        "trace": lambda self, offset=0, axis1=0, axis2=1: trace(self, offset, axis1, axis2),
+        "astype": _astype, "copy": lambda self: self,
+        "shape": property(shape_of), "ndim": property(ndim_of), "size": property(size),
+        "dtype": property(lambda self: _np.result_type(value(self))),
+        "T": property(lambda self: transpose(self)),
+        "mT": property(lambda self: swapaxes(self, -1, -2)),
+    }
+    for name, fn in methods.items():
+        setattr(cls, name, fn)
+    cls.__hash__ = object.__hash__
+
+
+def _len(self):
+    s = shape_of(self)
+    if not s:
+        raise TypeError("len() of unsized object (a 0-d traced value)")
+    return s[0]
+
+
+def _iter(self):
+    s = shape_of(self)
+    if not s:
+        raise TypeError("iteration over a 0-d traced value")
+    return (getitem(self, i) for i in builtins.range(s[0]))
+
+
+def _setitem(self, idx, val):
+    raise TypeError("admodes values are immutable: item assignment on a traced value is "
+                    "not supported; build the result with where / concatenate / pad instead")
+
+
+def _astype(self, dtype):
+    dt = _np.dtype(dtype)
+    if dt.kind not in "fc":
+        raise TypeError(f"astype({dt}): a traced value can only be cast to a float dtype")
+    return self
+
+
+_install_box_methods(Box)

@@ -1,0 +1,359 @@
+"""Elementwise primitives.  numpy broadcasting applies: the modes pad tangents and
+un-broadcast cotangents, so these rules are written as if all shapes matched."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..dispatch import bind
+from ..registry import register
+
+
+# Domains for the registry-driven tests: rng -> list of (args, params).
+def _reals(n=1, lo=-2.0, hi=2.0):
+    def domain(rng):
+        shapes = [((3,),) * n, ((2, 3),) + ((3,),) * (n - 1), ((),) * n]
+        return [([rng.uniform(lo, hi, s) for s in ss], {}) for ss in shapes]
+    return domain
+
+
+def _positive(lo=0.2, hi=2.0):
+    return _reals(1, lo, hi)
+
+
+def _scalar_or(npfn, mathfn):
+    """Use ``math`` on Python floats: they stay Python floats (no numpy scalar cost)."""
+    def impl(x):
+        if type(x) is float:
+            try:
+                return mathfn(x)
+            except (ValueError, OverflowError):
+                pass
+        return npfn(x)
+    impl.__name__ = npfn.__name__
+    return impl
+
+
+def _unary(name, npfn, jvp, *, mathfn=None, **markers):
+    impl = _scalar_or(npfn, mathfn) if mathfn is not None else npfn
+    prim = register(name, impl, (jvp,), (jvp,), elementwise=True, **markers)
+
+    def op(x):
+        return bind(prim, x)
+
+    op.__name__ = name
+    op.__doc__ = f"Elementwise ``numpy.{npfn.__name__}``, differentiable in both modes."
+    op.primitive = prim
+    return op
+
+
+def _binary(name, npfn, jvps, vjps, pyop=None, **markers):
+    if pyop is not None:
+        def impl(x, y):
+            if type(x) is float and type(y) is float:
+                return pyop(x, y)
+            return npfn(x, y)
+    else:
+        impl = npfn
+    prim = register(name, impl, jvps, vjps, elementwise=True, **markers)
+
+    def op(x, y):
+        return bind(prim, x, y)
+
+    op.__name__ = name
+    op.__doc__ = f"Elementwise ``numpy.{npfn.__name__}``, differentiable in both modes."
+    op.primitive = prim
+    return op
+
+
+# ---------------------------------------------------------------- arithmetic ----------
+
+negative = _unary("negative", np.negative, lambda t, ans, x: negative(t),
+                  mathfn=lambda x: -x, linear=(0,), domain=_reals())
+
+add = _binary("add", np.add, (lambda t, ans, x, y: t, lambda t, ans, x, y: t),
+              (lambda g, ans, x, y: g, lambda g, ans, x, y: g),
+              pyop=float.__add__, linear=(0, 1), domain=_reals(2))
+
+subtract = _binary("subtract", np.subtract,
+                   (lambda t, ans, x, y: t, lambda t, ans, x, y: negative(t)),
+                   (lambda g, ans, x, y: g, lambda g, ans, x, y: negative(g)),
+                   pyop=float.__sub__, linear=(0, 1), domain=_reals(2))
+
+multiply = _binary("multiply", np.multiply,
+                   (lambda t, ans, x, y: multiply(t, y), lambda t, ans, x, y: multiply(x, t)),
+                   (lambda g, ans, x, y: multiply(g, y), lambda g, ans, x, y: multiply(x, g)),
+                   pyop=float.__mul__, domain=_reals(2))
+
+
+def _div_rhs(c, ans, x, y):
+    return negative(multiply(c, divide(ans, y)))
+
+
+def _safe_float_div(x, y):
+    try:
+        return x / y
+    except ZeroDivisionError:
+        return np.divide(np.float64(x), y)
+
+
+divide = _binary("divide", np.divide,
+                 (lambda t, ans, x, y: divide(t, y), _div_rhs),
+                 (lambda g, ans, x, y: divide(g, y), _div_rhs),
+                 pyop=_safe_float_div,
+                 domain=lambda rng: [([rng.uniform(-2, 2, (2, 3)), rng.uniform(0.5, 2, (3,))], {}),
+                                     ([rng.uniform(-2, 2, ()), rng.uniform(-2, -0.5, ())], {})])
+
+
+def _nonzero(x):
+    """``x`` with zeros replaced by one (the inner half of the double-where idiom)."""
+    return where(equal(x, 0.0), 1.0, x)
+
+
+def _pow_lhs(c, ans, x, y):
+    # d/dx x**y = y * x**(y-1); taken as 0 where y == 0 (so 0**0 has slope 0, not nan).
+    y_safe = where(equal(y, 0.0), 1.0, y)
+    d = multiply(y, power(x, subtract(y_safe, 1.0)))
+    return multiply(c, d)
+
+
+def _pow_rhs(c, ans, x, y):
+    # d/dy x**y = x**y * log(x); taken as 0 where x == 0 (the limit for y > 0).
+    return multiply(c, multiply(ans, log(_nonzero(x))))
+
+
+def _py_pow(x, y):
+    try:
+        r = x ** y
+    except (ZeroDivisionError, OverflowError):
+        return np.power(np.float64(x), y)
+    return r if type(r) is float else np.power(np.float64(x), y)
+
+
+power = _binary("power", np.power, (_pow_lhs, _pow_rhs), (_pow_lhs, _pow_rhs),
+                pyop=_py_pow,
+                domain=lambda rng: [([rng.uniform(0.5, 2, (2, 3)), rng.uniform(-2, 2, (3,))], {}),
+                                    ([rng.uniform(0.5, 2, ()), rng.uniform(-2, 2, ())], {})])
+
+square = _unary("square", np.square, lambda c, ans, x: multiply(c, multiply(2.0, x)),
+                mathfn=lambda x: x * x, domain=_reals())
+sqrt = _unary("sqrt", np.sqrt, lambda c, ans, x: divide(multiply(c, 0.5), ans),
+              mathfn=math.sqrt, domain=_positive())
+reciprocal = _unary("reciprocal", np.reciprocal,
+                    lambda c, ans, x: negative(multiply(c, square(ans))),
+                    mathfn=lambda x: 1.0 / x, domain=_positive())
+
+# ---------------------------------------------------------------- exp and log ---------
+
+exp = _unary("exp", np.exp, lambda c, ans, x: multiply(c, ans), mathfn=math.exp,
+             domain=_reals())
+expm1 = _unary("expm1", np.expm1, lambda c, ans, x: multiply(c, add(ans, 1.0)),
+               mathfn=math.expm1, domain=_reals())
+log = _unary("log", np.log, lambda c, ans, x: divide(c, x), mathfn=math.log,
+             domain=_positive())
+log1p = _unary("log1p", np.log1p, lambda c, ans, x: divide(c, add(x, 1.0)),
+               mathfn=math.log1p, domain=_reals(1, -0.8, 2.0))
+
+# ---------------------------------------------------------------- trigonometric -------
+
+sin = _unary("sin", np.sin, lambda c, ans, x: multiply(c, cos(x)), mathfn=math.sin,
+             domain=_reals())
+cos = _unary("cos", np.cos, lambda c, ans, x: negative(multiply(c, sin(x))),
+             mathfn=math.cos, domain=_reals())
+tan = _unary("tan", np.tan, lambda c, ans, x: multiply(c, add(1.0, square(ans))),
+             mathfn=math.tan, domain=_reals(1, -1.2, 1.2))
+arcsin = _unary("arcsin", np.arcsin,
+                lambda c, ans, x: divide(c, sqrt(subtract(1.0, square(x)))),
+                mathfn=math.asin, domain=_reals(1, -0.9, 0.9))
+arccos = _unary("arccos", np.arccos,
+                lambda c, ans, x: negative(divide(c, sqrt(subtract(1.0, square(x))))),
+                mathfn=math.acos, domain=_reals(1, -0.9, 0.9))
+arctan = _unary("arctan", np.arctan, lambda c, ans, x: divide(c, add(1.0, square(x))),
+                mathfn=math.atan, domain=_reals())
+
+
+def _atan2_y(c, ans, y, x):
+    return multiply(c, divide(x, add(square(x), square(y))))
+
+
+def _atan2_x(c, ans, y, x):
+    return negative(multiply(c, divide(y, add(square(x), square(y)))))
+
+
+arctan2 = _binary("arctan2", np.arctan2, (_atan2_y, _atan2_x), (_atan2_y, _atan2_x),
+                  pyop=math.atan2, analytic=False,
+                  domain=lambda rng: [([rng.uniform(-2, 2, (2, 3)), rng.uniform(0.5, 2, (3,))], {})])
+
+sinh = _unary("sinh", np.sinh, lambda c, ans, x: multiply(c, cosh(x)), mathfn=math.sinh,
+              domain=_reals())
+cosh = _unary("cosh", np.cosh, lambda c, ans, x: multiply(c, sinh(x)), mathfn=math.cosh,
+              domain=_reals())
+tanh = _unary("tanh", np.tanh, lambda c, ans, x: multiply(c, subtract(1.0, square(ans))),
+              mathfn=math.tanh, domain=_reals())
+
+# ---------------------------------------------------------------- piecewise -----------
+
+
+def _avoid_kinks(rng, shape):
+    x = rng.uniform(0.2, 2.0, shape)
+    return x * rng.choice([-1.0, 1.0], shape)
+
+
+abs = _unary("abs", np.absolute, lambda c, ans, x: multiply(c, sign(x)),
+             mathfn=math.fabs, analytic=False,
+             domain=lambda rng: [([_avoid_kinks(rng, (2, 3))], {})])
+absolute = abs
+
+# Non-differentiable primitives: zero derivative, plain outputs, never boxed.
+sign = _unary("sign", np.sign, None, nondiff=True)
+floor = _unary("floor", np.floor, None, nondiff=True)
+ceil = _unary("ceil", np.ceil, None, nondiff=True)
+rint = _unary("rint", np.rint, None, nondiff=True)
+isfinite = _unary("isfinite", np.isfinite, None, nondiff=True)
+isnan = _unary("isnan", np.isnan, None, nondiff=True)
+isinf = _unary("isinf", np.isinf, None, nondiff=True)
+
+
+def _compare(name, npfn, pyop):
+    return _binary(name, npfn, None, None, pyop=pyop, nondiff=True)
+
+
+equal = _compare("equal", np.equal, float.__eq__)
+not_equal = _compare("not_equal", np.not_equal, float.__ne__)
+less = _compare("less", np.less, float.__lt__)
+less_equal = _compare("less_equal", np.less_equal, float.__le__)
+greater = _compare("greater", np.greater, float.__gt__)
+greater_equal = _compare("greater_equal", np.greater_equal, float.__ge__)
+
+
+def _tie_mask(x, y):
+    """1 where x wins, 0.5 on ties, 0 where y wins: ties split the gradient evenly."""
+    xv, yv = _plain(x), _plain(y)
+    return np.where(xv > yv, 1.0, np.where(xv == yv, 0.5, 0.0))
+
+
+def _plain(x):
+    from ..dispatch import value
+    return value(x)
+
+
+maximum = _binary(
+    "maximum", np.maximum,
+    (lambda c, ans, x, y: multiply(c, _tie_mask(x, y)),
+     lambda c, ans, x, y: multiply(c, _tie_mask(y, x))),
+    (lambda c, ans, x, y: multiply(c, _tie_mask(x, y)),
+     lambda c, ans, x, y: multiply(c, _tie_mask(y, x))),
+    pyop=lambda x, y: x if x > y else y, analytic=False,
+    domain=lambda rng: [([rng.uniform(-2, 2, (2, 3)), rng.uniform(-2, 2, (3,))], {})])
+minimum = _binary(
+    "minimum", np.minimum,
+    (lambda c, ans, x, y: multiply(c, _tie_mask(y, x)),
+     lambda c, ans, x, y: multiply(c, _tie_mask(x, y))),
+    (lambda c, ans, x, y: multiply(c, _tie_mask(y, x)),
+     lambda c, ans, x, y: multiply(c, _tie_mask(x, y))),
+    pyop=lambda x, y: x if x < y else y, analytic=False,
+    domain=lambda rng: [([rng.uniform(-2, 2, (2, 3)), rng.uniform(-2, 2, (3,))], {})])
+
+
+def _where_impl(cond, x, y):
+    return np.where(cond, x, y)
+
+
+def _where_x(c, ans, cond, x, y):
+    return where(cond, c, 0.0)
+
+
+def _where_y(c, ans, cond, x, y):
+    return where(cond, 0.0, c)
+
+
+_where = register("where", _where_impl, (None, _where_x, _where_y),
+                  (None, _where_x, _where_y), elementwise=True, linear=(1, 2),
+                  domain=lambda rng: [([rng.uniform(-1, 1, (2, 3)) > 0,
+                                        rng.uniform(-2, 2, (2, 3)),
+                                        rng.uniform(-2, 2, (3,))], {})])
+
+
+def where(condition, x, y):
+    """``numpy.where(condition, x, y)``; differentiable in ``x`` and ``y``.
+
+    The cotangent of the unselected branch is exactly zero, but zero times an infinite
+    derivative is still NaN: ``where(x > 0, sqrt(x), 0.0)`` has a NaN gradient at
+    ``x = 0`` (sqrt'(0) is inf), as in JAX and PyTorch.  Use the "double where" idiom to
+    keep the unselected branch finite::
+
+        safe = where(x > 0, x, 1.0)
+        where(x > 0, sqrt(safe), 0.0)      # gradient 0 at x = 0
+    """
+    from ..dispatch import value
+    return bind(_where, value(condition), x, y)
+
+
+where.primitive = _where
+
+
+def _clip_impl(x, lo, hi):
+    return np.clip(x, lo, hi)
+
+
+def _clip_x(c, ans, x, lo, hi):
+    xv, lov, hiv = _plain(x), _plain(lo), _plain(hi)
+    return multiply(c, np.where((xv >= lov) & (xv <= hiv), 1.0, 0.0))
+
+
+def _clip_lo(c, ans, x, lo, hi):
+    return multiply(c, np.where(_plain(x) < _plain(lo), 1.0, 0.0))
+
+
+def _clip_hi(c, ans, x, lo, hi):
+    return multiply(c, np.where(_plain(x) > _plain(hi), 1.0, 0.0))
+
+
+_clip = register("clip", _clip_impl, (_clip_x, _clip_lo, _clip_hi),
+                 (_clip_x, _clip_lo, _clip_hi), elementwise=True, analytic=False,
+                 domain=lambda rng: [([rng.uniform(-2, 2, (2, 3)), -0.5 + rng.uniform(-0.1, 0.1, (3,)),
+                                       np.float64(0.7)], {})])
+
+
+def clip(x, a_min=None, a_max=None):
+    """``numpy.clip``; the gradient passes where ``a_min <= x <= a_max`` (inclusive, as
+    PyTorch's ``clamp``) and flows to the bound that is active elsewhere."""
+    lo = -np.inf if a_min is None else a_min
+    hi = np.inf if a_max is None else a_max
+    return bind(_clip, x, lo, hi)
+
+
+clip.primitive = _clip
+
+
+def _lae(c, ans, x, y):
+    return multiply(c, exp(subtract(x, ans)))
+
+
+def _lae_y(c, ans, x, y):
+    return multiply(c, exp(subtract(y, ans)))
+
+
+logaddexp = _binary("logaddexp", np.logaddexp, (_lae, _lae_y), (_lae, _lae_y),
+                    analytic=False, domain=_reals(2, -3, 3))
+
+
+# ---------------------------------------------------------------- composites ----------
+# No rules of their own: their derivatives come from the primitives above.
+
+
+def sigmoid(x):
+    """Logistic sigmoid, stable for any |x|: ``(1 + tanh(x / 2)) / 2``."""
+    return multiply(add(tanh(multiply(x, 0.5)), 1.0), 0.5)
+
+
+def relu(x):
+    """``max(x, 0)`` with relu'(0) = 0 (PyTorch's and JAX's convention)."""
+    return where(greater(x, 0.0), x, 0.0)
+
+
+def softplus(x):
+    """``log(1 + exp(x))``, stable for any |x| (``logaddexp(x, 0)``)."""
+    return logaddexp(x, 0.0)

@@ -1,0 +1,156 @@
+"""Reverse mode: a tape recorded in execution order, swept backwards.
+
+Each call of a reverse-mode transformation opens a :class:`ReverseLevel` that owns a
+tape: a Wengert list of entries ``(prim, params, primals, ans, parents)`` appended as the
+user's function runs.  Execution order is a topological order, so the backward sweep is
+one reversed loop (no recursion, no graph search): it pops the cotangent of each entry,
+applies the VJP rule of each parent that needs one, and *sums* the contributions that
+reach the same entry along different paths (the multiple-paths chain rule).  Entries with
+no cotangent (they do not lead to the output) are skipped; constants never enter the tape.
+
+The tape outlives its level: ``vjp_fun`` and ``jacrev`` sweep it again for every new
+cotangent, reusing one forward pass.
+"""
+
+from __future__ import annotations
+
+from . import dispatch
+from .dispatch import Box, Level, bind
+from .forward import ndim_of, shape_of
+
+__all__ = ["Var", "ReverseLevel", "backward", "unbroadcast"]
+
+
+class Var(Box):
+    """A value recorded on a reverse-mode tape (``_idx`` is its tape entry)."""
+
+    __slots__ = ("_idx",)
+
+    def __init__(self, primal, level, idx):
+        self._primal = primal
+        self._level = level
+        self._idx = idx
+
+
+class ReverseLevel(Level):
+    """A reverse-mode transformation call and its tape."""
+
+    __slots__ = ("tape",)
+    kind = "reverse"
+
+    def __init__(self):
+        super().__init__()
+        self.tape = []
+
+    def leaf(self, x):
+        """Box an input: a tape entry with no primitive."""
+        self.tape.append(None)
+        return Var(x, self, len(self.tape) - 1)
+
+    def process(self, prim, args, params):
+        primals = []
+        parents = []
+        any_parent = False
+        for a in args:
+            if isinstance(a, Var) and a._level is self:
+                primals.append(a._primal)
+                parents.append(a._idx)
+                any_parent = True
+            else:
+                primals.append(a)
+                parents.append(None)
+        ans = bind(prim, *primals, **params)
+        if prim.nondiff or not any_parent:
+            return ans
+        if prim.vjps is None and prim.vjp_joint is None:
+            raise _missing_rule(prim)
+        tape = self.tape
+        tape.append((prim, params, primals, ans, parents))
+        return Var(ans, self, len(tape) - 1)
+
+
+def _missing_rule(prim, i=None):
+    where = "" if i is None else f" for argument {i}"
+    return NotImplementedError(
+        f"{prim.name}: no reverse-mode (VJP) rule{where}; this primitive can only be "
+        "differentiated in forward mode (use mode='forward' / jacfwd / jvp)"
+    )
+
+
+def unbroadcast(c, shape, nb):
+    """Sum ``c`` down to ``batch + shape`` (undo numpy broadcasting), keeping ``nb``
+    leading batch axes.  Written with admodes ops so it differentiates again."""
+    cs = shape_of(c)
+    if cs[nb:] == tuple(shape):
+        return c
+    extra = len(cs) - nb - len(shape)
+    axes = tuple(range(nb, nb + extra))
+    axes += tuple(nb + extra + k for k, n in enumerate(shape) if n == 1 and cs[nb + extra + k] != 1)
+    if axes:
+        c = bind(_sum, c, axis=tuple(a - len(cs) for a in axes), keepdims=True)
+    return bind(_reshape, c, shape=cs[:nb] + tuple(shape))
+
+
+def backward(tape, seeds, leaves):
+    """Sweep ``tape`` backwards from ``seeds`` (``{entry: cotangent}``).
+
+    Returns ``{leaf entry: cotangent}`` for the requested ``leaves`` (missing means
+    zero).  The tape is not modified, so it can be swept again.
+    """
+    cts = dict(seeds)
+    if not cts:
+        return {}
+    out = {}
+    wanted = set(leaves)
+    counting = dispatch._counting
+    start = max(cts)
+    for idx in range(start, -1, -1):
+        g = cts.pop(idx, None)
+        if g is None:
+            continue
+        entry = tape[idx]
+        if entry is None:
+            if idx in wanted:
+                out[idx] = g
+            continue
+        prim, params, primals, ans, parents = entry
+        rules = prim.vjps
+        elementwise = prim.elementwise and len(primals) > 1
+        nb = None
+        joint = None
+        if prim.vjp_joint is not None:
+            if counting:
+                prim.n_vjp += 1
+            joint = prim.vjp_joint(g, ans, primals, params)
+        for i, p in enumerate(parents):
+            if p is None:
+                continue
+            if joint is not None:
+                c = joint[i]
+            else:
+                try:
+                    rule = rules[i]
+                except (IndexError, TypeError):
+                    rule = None
+                if rule is None:
+                    raise _missing_rule(prim, i)
+                if counting:
+                    prim.n_vjp += 1
+                c = rule(g, ans, *primals, **params)
+            if c is None:
+                continue
+            if elementwise:
+                if nb is None:
+                    nb = ndim_of(g) - ndim_of(ans)
+                c = unbroadcast(c, shape_of(primals[i]), nb)
+            prev = cts.get(p)
+            cts[p] = c if prev is None else bind(_add, prev, c)
+    return out
+
+
+_sum = _reshape = _add = None
+
+
+def _install(sum_, reshape, add):
+    global _sum, _reshape, _add
+    _sum, _reshape, _add = sum_, reshape, add

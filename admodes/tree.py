@@ -1,0 +1,99 @@
+"""Pytrees: nested tuples, lists and dicts of leaves, flattened and rebuilt.
+
+Dict keys are visited in sorted order (as JAX does), so two dicts with the same keys
+flatten alike whatever their insertion order.  ``None`` is an empty subtree.
+"""
+
+from __future__ import annotations
+
+__all__ = ["flatten", "unflatten", "tree_map", "leaf_paths"]
+
+_LEAF = "*"
+
+
+def flatten(tree):
+    """Return ``(leaves, treedef)``; iterative, so deep trees do not recurse."""
+    leaves = []
+    # treedef: (kind, dict keys or None, children), built in post-order.
+    def build(node):
+        work = [(node, False)]
+        built = []
+        while work:
+            n, done = work.pop()
+            if done:
+                kind, keys, k = n
+                children = built[len(built) - k:] if k else []
+                del built[len(built) - k:]
+                built.append((kind, keys, tuple(children)))
+                continue
+            if isinstance(n, (tuple, list)) and not _is_namedtuple(n):
+                kind = "tuple" if isinstance(n, tuple) else "list"
+                work.append(((kind, None, len(n)), True))
+                for child in reversed(n):
+                    work.append((child, False))
+            elif isinstance(n, dict):
+                keys = sorted(n)
+                work.append((("dict", tuple(keys), len(keys)), True))
+                for key in reversed(keys):
+                    work.append((n[key], False))
+            elif n is None:
+                built.append(("none", None, ()))
+            else:
+                leaves.append(n)
+                built.append((_LEAF, None, ()))
+        return built[0]
+
+    return leaves, build(tree)
+
+
+def _is_namedtuple(x):
+    return isinstance(x, tuple) and hasattr(type(x), "_fields")
+
+
+def unflatten(treedef, leaves):
+    """Rebuild a tree of ``treedef``'s structure from ``leaves`` (in flatten order)."""
+    it = iter(leaves)
+
+    def build(td):
+        kind, keys, children = td
+        if kind == _LEAF:
+            return next(it)
+        if kind == "none":
+            return None
+        parts = [build(c) for c in children]
+        if kind == "tuple":
+            return tuple(parts)
+        if kind == "list":
+            return parts
+        return dict(zip(keys, parts))
+
+    out = build(treedef)
+    rest = list(it)
+    if rest:
+        raise ValueError(f"unflatten: {len(rest)} leaves left over")
+    return out
+
+
+def tree_map(f, tree, *rest):
+    leaves, td = flatten(tree)
+    others = [flatten(r)[0] for r in rest]
+    return unflatten(td, [f(x, *ys) for x, *ys in zip(leaves, *others)])
+
+
+def leaf_paths(tree, prefix=""):
+    """Readable paths of the leaves (``[0]['w']``), in flatten order."""
+    out = []
+    stack = [(tree, prefix)]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, (tuple, list)) and not _is_namedtuple(node):
+            for i in reversed(range(len(node))):
+                stack.append((node[i], f"{path}[{i}]"))
+        elif isinstance(node, dict):
+            for k in reversed(sorted(node)):
+                stack.append((node[k], f"{path}[{k!r}]"))
+        elif node is None:
+            continue
+        else:
+            out.append(path)
+    return out
