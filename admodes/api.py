@@ -323,7 +323,7 @@ def jvp(fun, primals, tangents):
             raise ValueError(f"jvp: tangent {p.replace('primals', '', 1)} has shape "
                              f"{shape_of(t)}, but the primal has shape {shape_of(x)}")
         ts.append(t)
-    outs, td, out_ts, level = _push(fun, inputs, ts, (), batch=False, fname="jvp")
+    outs, td, out_ts, level = _push(fun, inputs, ts, {}, batch=False, fname="jvp")
     out = unflatten(td, [_plain_scalar(o) for o in outs])
     tan = unflatten(td, [_plain_scalar(_finish(t, o)) if t is not None else _zeros_like(o)
                          for t, o in zip(out_ts, outs)])

@@ -279,10 +279,11 @@ _where = register("where", _where_impl, (None, _where_x, _where_y),
 def where(condition, x, y):
     """``numpy.where(condition, x, y)``; differentiable in ``x`` and ``y``.
 
-    The cotangent of the unselected branch is exactly zero, but zero times an infinite
-    derivative is still NaN: ``where(x > 0, sqrt(x), 0.0)`` has a NaN gradient at
-    ``x = 0`` (sqrt'(0) is inf), as in JAX and PyTorch.  Use the "double where" idiom to
-    keep the unselected branch finite::
+    In reverse mode the cotangent of the unselected branch is exactly zero, but zero
+    times an infinite derivative is still NaN: ``where(x > 0, sqrt(x), 0.0)`` has a NaN
+    reverse-mode gradient at ``x = 0`` (sqrt'(0) is inf), as in JAX and PyTorch.
+    (Forward mode selects the tangent rather than multiplying it, and gives 0.)  The
+    "double where" idiom keeps the unselected branch finite, so both modes give 0::
 
         safe = where(x > 0, x, 1.0)
         where(x > 0, sqrt(safe), 0.0)      # gradient 0 at x = 0

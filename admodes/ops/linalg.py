@@ -104,8 +104,15 @@ def _einsum_vjp(i, g, ans, *operands, spec):
     has_ellipsis = "..." in "".join(in_specs)
     if "..." in out_target and not has_ellipsis:  # pragma: no cover - defensive
         raise ValueError(f"einsum: cannot transpose {spec!r}")
-    if not has_ellipsis or "..." not in out_target:
-        res = einsum(",".join(in_specs) + "->" + z + out_target, *in_ops)
+    if not has_ellipsis:
+        return einsum(",".join(in_specs) + "->" + z + out_target, *in_ops)
+    if "..." not in out_target:
+        # The other operands' ellipsis dims are summed out of this operand's cotangent.
+        from .reductions import sum as _sum
+        res = einsum(",".join(in_specs) + "->" + z + "..." + out_target, *in_ops)
+        n_ell = ndim_of(res) - nb - len(out_target)
+        if n_ell:
+            res = _sum(res, axis=tuple(range(nb, nb + n_ell)))
         return res
     # Ellipsis dims may have been broadcast: produce the broadcast ellipsis, then sum down.
     res = einsum(",".join(in_specs) + "->" + z + out_target, *in_ops)
