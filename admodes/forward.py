@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dispatch
-from .dispatch import Box, Level, bind
+from .dispatch import Box, Level, _annotate, bind
 
 __all__ = ["Dual", "ForwardLevel", "shape_of"]
 
@@ -57,18 +57,51 @@ class ForwardLevel(Level):
         self.batch = batch
 
     def process(self, prim, args, params):
-        primals = []
-        tangents = []
-        any_tangent = False
-        for a in args:
-            if isinstance(a, Dual) and a._level is self:
-                primals.append(a._primal)
-                tangents.append(a._tangent)
-                any_tangent = True
-            else:
-                primals.append(a)
-                tangents.append(None)
-        ans = bind(prim, *primals, **params)
+        # The hot path of forward mode: keep it lean (scalar code pays per op).
+        deeper = False  # boxes of outer levels remain: bind again, else evaluate
+        if len(args) == 2:
+            a, b = args
+            ta = tb = None
+            if isinstance(a, Box):
+                if a._level is self:
+                    ta = a._tangent
+                    a = a._primal
+                    deeper = isinstance(a, Box)
+                else:
+                    deeper = True
+            if isinstance(b, Box):
+                if b._level is self:
+                    tb = b._tangent
+                    b = b._primal
+                    deeper = deeper or isinstance(b, Box)
+                else:
+                    deeper = True
+            primals = [a, b]
+            tangents = [ta, tb]
+            any_tangent = ta is not None or tb is not None
+        else:
+            primals = list(args)
+            tangents = [None] * len(args)
+            any_tangent = False
+            for i, a in enumerate(args):
+                if isinstance(a, Box):
+                    if a._level is self:
+                        primals[i] = p = a._primal
+                        tangents[i] = a._tangent
+                        any_tangent = True
+                        if isinstance(p, Box):
+                            deeper = True
+                    else:
+                        deeper = True
+        if deeper:
+            ans = bind(prim, *primals, **params)
+        else:  # evaluate() inlined
+            if dispatch._counting:
+                prim.n_impl += 1
+            try:
+                ans = prim.impl(*primals, **params)
+            except (ValueError, TypeError, IndexError) as e:
+                raise _annotate(e, prim, primals) from e
         if prim.nondiff or not any_tangent:
             return ans
         if prim.jvp_joint is not None:
@@ -93,12 +126,18 @@ class ForwardLevel(Level):
                 nd = ndim_of(primals[i])
                 if nd < out_nd:
                     ts = shape_of(t)
-                    t = bind(_reshape, t, shape=ts[:1] + (1,) * (out_nd - nd) + ts[1:])
+                    k = len(ts) - nd
+                    t = bind(_reshape, t, shape=ts[:k] + (1,) * (out_nd - nd) + ts[k:])
             if dispatch._counting:
                 prim.n_jvp += 1
             c = rule(t, ans, *primals, **params)
-            out = c if out is None else bind(_add, out, c)
-        if elementwise:
+            if out is None:
+                out = c
+            elif type(out) is float and type(c) is float:
+                out = out + c
+            else:
+                out = bind(_add, out, c)
+        if elementwise and type(out) is not float:
             want = shape_of(ans)
             if self.batch:
                 want = shape_of(out)[:1] + want

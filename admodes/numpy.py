@@ -16,7 +16,7 @@ import builtins
 import numpy as _np
 
 from . import linalg  # noqa: F401,E402
-from .dispatch import Box, value
+from .dispatch import Box, bind, value
 from .forward import ndim_of, shape_of
 from .ops.elementwise import (  # noqa: F401
     abs,
@@ -241,9 +241,15 @@ def _array(self, dtype=None, copy=None):
 def _install_box_methods(cls):
     """Make every box type behave like an array."""
     def binop(f):
+        prim = getattr(f, "primitive", None)
+        if prim is not None and f is not matmul:  # straight to the dispatcher
+            return lambda self, other: bind(prim, self, other)
         return lambda self, other: f(self, other)
 
     def rbinop(f):
+        prim = getattr(f, "primitive", None)
+        if prim is not None and f is not matmul:
+            return lambda self, other: bind(prim, other, self)
         return lambda self, other: f(other, self)
 
     methods = {

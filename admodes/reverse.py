@@ -15,7 +15,7 @@ cotangent, reusing one forward pass.
 from __future__ import annotations
 
 from . import dispatch
-from .dispatch import Box, Level, bind
+from .dispatch import Box, Level, _annotate, bind
 from .forward import ndim_of, shape_of
 
 __all__ = ["Var", "ReverseLevel", "backward", "unbroadcast"]
@@ -48,19 +48,51 @@ class ReverseLevel(Level):
         return Var(x, self, len(self.tape) - 1)
 
     def process(self, prim, args, params):
-        primals = []
-        parents = []
-        any_parent = False
-        for a in args:
-            if isinstance(a, Var) and a._level is self:
-                primals.append(a._primal)
-                parents.append(a._idx)
-                any_parent = True
-            else:
-                primals.append(a)
-                parents.append(None)
-        ans = bind(prim, *primals, **params)
-        if prim.nondiff or not any_parent:
+        # The hot path of reverse mode: keep it lean (scalar code pays per op).
+        deeper = False  # boxes of outer levels remain: bind again, else evaluate
+        if len(args) == 2:
+            a, b = args
+            pa = pb = None
+            if isinstance(a, Box):
+                if a._level is self:
+                    pa = a._idx
+                    a = a._primal
+                    deeper = isinstance(a, Box)
+                else:
+                    deeper = True
+            if isinstance(b, Box):
+                if b._level is self:
+                    pb = b._idx
+                    b = b._primal
+                    deeper = deeper or isinstance(b, Box)
+                else:
+                    deeper = True
+            primals = [a, b]
+            parents = None if pa is None and pb is None else [pa, pb]
+        else:
+            primals = list(args)
+            parents = None
+            for i, a in enumerate(args):
+                if isinstance(a, Box):
+                    if a._level is self:
+                        primals[i] = a._primal
+                        if parents is None:
+                            parents = [None] * len(args)
+                        parents[i] = a._idx
+                        if isinstance(primals[i], Box):
+                            deeper = True
+                    else:
+                        deeper = True
+        if deeper:
+            ans = bind(prim, *primals, **params)
+        else:  # evaluate() inlined
+            if dispatch._counting:
+                prim.n_impl += 1
+            try:
+                ans = prim.impl(*primals, **params)
+            except (ValueError, TypeError, IndexError) as e:
+                raise _annotate(e, prim, primals) from e
+        if parents is None or prim.nondiff:
             return ans
         if prim.vjps is None and prim.vjp_joint is None:
             raise _missing_rule(prim)
@@ -97,17 +129,21 @@ def backward(tape, seeds, leaves):
     Returns ``{leaf entry: cotangent}`` for the requested ``leaves`` (missing means
     zero).  The tape is not modified, so it can be swept again.
     """
-    cts = dict(seeds)
-    if not cts:
+    if not seeds:
         return {}
+    start = max(seeds)
+    cts = [None] * (start + 1)
+    for k, g in seeds.items():
+        cts[k] = g
     out = {}
     wanted = set(leaves)
     counting = dispatch._counting
-    start = max(cts)
+    add = _add
     for idx in range(start, -1, -1):
-        g = cts.pop(idx, None)
+        g = cts[idx]
         if g is None:
             continue
+        cts[idx] = None
         entry = tape[idx]
         if entry is None:
             if idx in wanted:
@@ -115,8 +151,7 @@ def backward(tape, seeds, leaves):
             continue
         prim, params, primals, ans, parents = entry
         rules = prim.vjps
-        elementwise = prim.elementwise and len(primals) > 1
-        nb = None
+        elementwise = prim.elementwise and len(primals) > 1 and type(g) is not float
         joint = None
         if prim.vjp_joint is not None:
             if counting:
@@ -140,11 +175,14 @@ def backward(tape, seeds, leaves):
             if c is None:
                 continue
             if elementwise:
-                if nb is None:
-                    nb = ndim_of(g) - ndim_of(ans)
-                c = unbroadcast(c, shape_of(primals[i]), nb)
-            prev = cts.get(p)
-            cts[p] = c if prev is None else bind(_add, prev, c)
+                c = unbroadcast(c, shape_of(primals[i]), ndim_of(g) - ndim_of(ans))
+            prev = cts[p]
+            if prev is None:
+                cts[p] = c
+            elif type(prev) is float and type(c) is float:
+                cts[p] = prev + c
+            else:
+                cts[p] = bind(add, prev, c)
     return out
 
 

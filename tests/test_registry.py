@@ -17,7 +17,7 @@ def _cases():
         prim = ad.registry[name]
         if prim.domain is None:
             continue
-        for k, (args, params) in enumerate(prim.domain(np.random.default_rng(1))):
+        for k, (_args, _params) in enumerate(prim.domain(np.random.default_rng(1))):
             yield pytest.param(name, k, id=f"{name}-{k}")
 
 
