@@ -76,6 +76,19 @@ def _as_input(x, path, fname):
                     "numpy float array, or a tuple/list/dict of them")
 
 
+def _ready(x):
+    """Already a valid input leaf (the common case, checked without building paths)."""
+    t = type(x)
+    return t is float or (t is np.ndarray and x.dtype.kind == "f" and x.ndim > 0) or \
+        isinstance(x, Box)
+
+
+def _check_outputs(outs, tree, fname):
+    if all(map(_ready, outs)):
+        return outs
+    return [_check_output(o, p, fname) for o, p in zip(outs, leaf_paths(tree))]
+
+
 def _check_output(x, path, fname):
     if isinstance(x, Box) or type(x) is float:
         return x
@@ -96,8 +109,9 @@ class _Args:
         self.bounds = []
         for a in argnums:
             leaves, td = flatten(args[a])
-            paths = leaf_paths(args[a], f"argument {a}")
-            leaves = [_as_input(x, p, fname) for x, p in zip(leaves, paths)]
+            if not all(map(_ready, leaves)):
+                paths = leaf_paths(args[a], f"argument {a}")
+                leaves = [_as_input(x, p, fname) for x, p in zip(leaves, paths)]
             start = len(self.leaves)
             self.leaves.extend(leaves)
             self.bounds.append((start, len(self.leaves)))
@@ -158,8 +172,7 @@ def _record(fun, args, kwargs, argnums, fname):
     finally:
         level.close()
     out_leaves, out_td = flatten(out)
-    out_paths = leaf_paths(out)
-    out_leaves = [_check_output(o, p, fname) for o, p in zip(out_leaves, out_paths)]
+    out_leaves = _check_outputs(out_leaves, out, fname)
     return level, inputs, [b._idx for b in boxed], out_leaves, out_td
 
 
@@ -338,7 +351,7 @@ def _push(fun, inputs, tangents, kwargs, batch, fname):
     finally:
         level.close()
     outs, td = flatten(out)
-    outs = [_check_output(o, p, fname) for o, p in zip(outs, leaf_paths(out))]
+    outs = _check_outputs(outs, out, fname)
     prim, tans = [], []
     for o in outs:
         if isinstance(o, Dual) and o._level is level:

@@ -32,18 +32,29 @@ class Dual(Box):
 
 
 def shape_of(x):
-    """Shape of a value or box, fast for Python floats."""
-    if type(x) is float:
-        return ()
-    return np.shape(x) if not isinstance(x, Box) else shape_of(x._primal)
+    """Shape of a value or box (fast paths for arrays and Python floats)."""
+    while True:
+        t = type(x)
+        if t is np.ndarray:
+            return x.shape
+        if t is float:
+            return ()
+        if not isinstance(x, Box):
+            return np.shape(x)
+        x = x._primal
 
 
 def ndim_of(x):
-    if type(x) is float:
-        return 0
-    while isinstance(x, Box):
+    """Number of dimensions of a value or box."""
+    while True:
+        t = type(x)
+        if t is np.ndarray:
+            return x.ndim
+        if t is float:
+            return 0
+        if not isinstance(x, Box):
+            return np.ndim(x)
         x = x._primal
-    return np.ndim(x)
 
 
 class ForwardLevel(Level):

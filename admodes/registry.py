@@ -25,6 +25,7 @@ Markers (three different things, as in PyTorch's derivatives.yaml):
   by the graph module and the tests).
 * a rule that is ``None``: not implemented (yet); using it raises a clear error naming the
   primitive and the mode.
+* ``keep`` / ``keep_ans``: the residuals the VJP rules read (see :class:`Primitive`).
 """
 
 from __future__ import annotations
@@ -90,12 +91,12 @@ class Primitive:
     __slots__ = (
         "name", "impl", "jvps", "vjps", "elementwise", "nondiff", "linear",
         "domain", "analytic", "doc", "n_impl", "n_jvp", "n_vjp", "jvp_joint",
-        "vjp_joint", "__weakref__",
+        "vjp_joint", "keep", "keep_ans", "__weakref__",
     )
 
     def __init__(self, name, impl, jvp=None, vjp=None, *, elementwise=False,
                  nondiff=False, linear=(), domain=None, analytic=True, doc="",
-                 jvp_joint=None, vjp_joint=None):
+                 jvp_joint=None, vjp_joint=None, keep=None, keep_ans=True):
         self.name = name
         self.impl = impl
         self.jvps = _as_rules(jvp)
@@ -112,6 +113,12 @@ class Primitive:
         # tangents; vjp_joint(g, ans, primals, params) -> tuple of cotangents.
         self.jvp_joint = jvp_joint
         self.vjp_joint = vjp_joint
+        # Residuals: which arguments' *values* the VJP rules read (None: all), and
+        # whether they read ``ans``.  The tape keeps only those; the others are replaced
+        # by data-free placeholders of the same shape, so their memory is freed as soon
+        # as the user's code drops them (as hand-written backprop would).
+        self.keep = None if keep is None else frozenset(keep)
+        self.keep_ans = keep_ans
 
     def has_jvp(self, i=0):
         return self.nondiff or self.jvp_joint is not None or _rule_at(self.jvps, i) is not None

@@ -14,6 +14,8 @@ cotangent, reusing one forward pass.
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import dispatch
 from .dispatch import Box, Level, _annotate, bind
 from .forward import ndim_of, shape_of
@@ -96,9 +98,34 @@ class ReverseLevel(Level):
             return ans
         if prim.vjps is None and prim.vjp_joint is None:
             raise _missing_rule(prim)
+        saved_ans = ans
+        if prim.keep is not None:
+            keep = prim.keep
+            for i, p in enumerate(primals):
+                if i not in keep and type(p) is np.ndarray and p.size >= PLACEHOLDER_MIN_SIZE:
+                    primals[i] = placeholder(p)
+        if not prim.keep_ans and type(ans) is np.ndarray and ans.size >= PLACEHOLDER_MIN_SIZE:
+            saved_ans = placeholder(ans)
         tape = self.tape
-        tape.append((prim, params, primals, ans, parents))
+        tape.append((prim, params, primals, saved_ans, parents))
         return Var(ans, self, len(tape) - 1)
+
+
+# Arrays at least this large that a primitive's VJP does not read are not kept on the
+# tape (the tests set it to 0 so that every declaration is exercised).
+PLACEHOLDER_MIN_SIZE = 4096
+
+_NAN = {}
+
+
+def placeholder(x):
+    """A data-free stand-in for ``x``: same shape and dtype, zero strides over one NaN
+    (so a rule that wrongly reads it gives NaN, which the registry tests catch)."""
+    dt = x.dtype
+    buf = _NAN.get(dt)
+    if buf is None:
+        buf = _NAN[dt] = np.full(1, np.nan if dt.kind in "fc" else 0, dtype=dt)
+    return np.ndarray(x.shape, dt, buffer=buf, strides=(0,) * x.ndim)
 
 
 def _missing_rule(prim, i=None):

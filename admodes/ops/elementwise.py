@@ -71,21 +71,21 @@ def _binary(name, npfn, jvps, vjps, pyop=None, **markers):
 # ---------------------------------------------------------------- arithmetic ----------
 
 negative = _unary("negative", np.negative, lambda t, ans, x: negative(t),
-                  mathfn=lambda x: -x, linear=(0,), domain=_reals())
+                  mathfn=lambda x: -x, linear=(0,), domain=_reals(), keep=(), keep_ans=False)
 
 add = _binary("add", np.add, (lambda t, ans, x, y: t, lambda t, ans, x, y: t),
               (lambda g, ans, x, y: g, lambda g, ans, x, y: g),
-              pyop=float.__add__, linear=(0, 1), domain=_reals(2))
+              pyop=float.__add__, linear=(0, 1), domain=_reals(2), keep=(), keep_ans=False)
 
 subtract = _binary("subtract", np.subtract,
                    (lambda t, ans, x, y: t, lambda t, ans, x, y: negative(t)),
                    (lambda g, ans, x, y: g, lambda g, ans, x, y: negative(g)),
-                   pyop=float.__sub__, linear=(0, 1), domain=_reals(2))
+                   pyop=float.__sub__, linear=(0, 1), domain=_reals(2), keep=(), keep_ans=False)
 
 multiply = _binary("multiply", np.multiply,
                    (lambda t, ans, x, y: multiply(t, y), lambda t, ans, x, y: multiply(x, t)),
                    (lambda g, ans, x, y: multiply(g, y), lambda g, ans, x, y: multiply(x, g)),
-                   pyop=float.__mul__, domain=_reals(2))
+                   pyop=float.__mul__, domain=_reals(2), keep=(0, 1), keep_ans=False)
 
 
 def _div_rhs(c, ans, x, y):
@@ -104,7 +104,7 @@ divide = _binary("divide", np.divide,
                  (lambda g, ans, x, y: divide(g, y), _div_rhs),
                  pyop=_safe_float_div,
                  domain=lambda rng: [([rng.uniform(-2, 2, (2, 3)), rng.uniform(0.5, 2, (3,))], {}),
-                                     ([rng.uniform(-2, 2, ()), rng.uniform(-2, -0.5, ())], {})])
+                                     ([rng.uniform(-2, 2, ()), rng.uniform(-2, -0.5, ())], {})], keep=(1,))
 
 
 def _nonzero(x):
@@ -138,40 +138,40 @@ power = _binary("power", np.power, (_pow_lhs, _pow_rhs), (_pow_lhs, _pow_rhs),
                                     ([rng.uniform(0.5, 2, ()), rng.uniform(-2, 2, ())], {})])
 
 square = _unary("square", np.square, lambda c, ans, x: multiply(c, multiply(2.0, x)),
-                mathfn=lambda x: x * x, domain=_reals())
+                mathfn=lambda x: x * x, domain=_reals(), keep=(0,), keep_ans=False)
 sqrt = _unary("sqrt", np.sqrt, lambda c, ans, x: divide(multiply(c, 0.5), ans),
-              mathfn=math.sqrt, domain=_positive())
+              mathfn=math.sqrt, domain=_positive(), keep=())
 reciprocal = _unary("reciprocal", np.reciprocal,
                     lambda c, ans, x: negative(multiply(c, square(ans))),
-                    mathfn=lambda x: 1.0 / x, domain=_positive())
+                    mathfn=lambda x: 1.0 / x, domain=_positive(), keep=())
 
 # ---------------------------------------------------------------- exp and log ---------
 
 exp = _unary("exp", np.exp, lambda c, ans, x: multiply(c, ans), mathfn=math.exp,
-             domain=_reals())
+             domain=_reals(), keep=())
 expm1 = _unary("expm1", np.expm1, lambda c, ans, x: multiply(c, add(ans, 1.0)),
-               mathfn=math.expm1, domain=_reals())
+               mathfn=math.expm1, domain=_reals(), keep=())
 log = _unary("log", np.log, lambda c, ans, x: divide(c, x), mathfn=math.log,
-             domain=_positive())
+             domain=_positive(), keep=(0,), keep_ans=False)
 log1p = _unary("log1p", np.log1p, lambda c, ans, x: divide(c, add(x, 1.0)),
-               mathfn=math.log1p, domain=_reals(1, -0.8, 2.0))
+               mathfn=math.log1p, domain=_reals(1, -0.8, 2.0), keep=(0,), keep_ans=False)
 
 # ---------------------------------------------------------------- trigonometric -------
 
 sin = _unary("sin", np.sin, lambda c, ans, x: multiply(c, cos(x)), mathfn=math.sin,
-             domain=_reals())
+             domain=_reals(), keep=(0,), keep_ans=False)
 cos = _unary("cos", np.cos, lambda c, ans, x: negative(multiply(c, sin(x))),
-             mathfn=math.cos, domain=_reals())
+             mathfn=math.cos, domain=_reals(), keep=(0,), keep_ans=False)
 tan = _unary("tan", np.tan, lambda c, ans, x: multiply(c, add(1.0, square(ans))),
-             mathfn=math.tan, domain=_reals(1, -1.2, 1.2))
+             mathfn=math.tan, domain=_reals(1, -1.2, 1.2), keep=())
 arcsin = _unary("arcsin", np.arcsin,
                 lambda c, ans, x: divide(c, sqrt(subtract(1.0, square(x)))),
-                mathfn=math.asin, domain=_reals(1, -0.9, 0.9))
+                mathfn=math.asin, domain=_reals(1, -0.9, 0.9), keep=(0,), keep_ans=False)
 arccos = _unary("arccos", np.arccos,
                 lambda c, ans, x: negative(divide(c, sqrt(subtract(1.0, square(x))))),
-                mathfn=math.acos, domain=_reals(1, -0.9, 0.9))
+                mathfn=math.acos, domain=_reals(1, -0.9, 0.9), keep=(0,), keep_ans=False)
 arctan = _unary("arctan", np.arctan, lambda c, ans, x: divide(c, add(1.0, square(x))),
-                mathfn=math.atan, domain=_reals())
+                mathfn=math.atan, domain=_reals(), keep=(0,), keep_ans=False)
 
 
 def _atan2_y(c, ans, y, x):
@@ -184,14 +184,14 @@ def _atan2_x(c, ans, y, x):
 
 arctan2 = _binary("arctan2", np.arctan2, (_atan2_y, _atan2_x), (_atan2_y, _atan2_x),
                   pyop=math.atan2, analytic=False,
-                  domain=lambda rng: [([rng.uniform(-2, 2, (2, 3)), rng.uniform(0.5, 2, (3,))], {})])
+                  domain=lambda rng: [([rng.uniform(-2, 2, (2, 3)), rng.uniform(0.5, 2, (3,))], {})], keep=(0, 1), keep_ans=False)
 
 sinh = _unary("sinh", np.sinh, lambda c, ans, x: multiply(c, cosh(x)), mathfn=math.sinh,
-              domain=_reals())
+              domain=_reals(), keep=(0,), keep_ans=False)
 cosh = _unary("cosh", np.cosh, lambda c, ans, x: multiply(c, sinh(x)), mathfn=math.cosh,
-              domain=_reals())
+              domain=_reals(), keep=(0,), keep_ans=False)
 tanh = _unary("tanh", np.tanh, lambda c, ans, x: multiply(c, subtract(1.0, square(ans))),
-              mathfn=math.tanh, domain=_reals())
+              mathfn=math.tanh, domain=_reals(), keep=())
 
 # ---------------------------------------------------------------- piecewise -----------
 
@@ -203,11 +203,12 @@ def _avoid_kinks(rng, shape):
 
 abs = _unary("abs", np.absolute, lambda c, ans, x: multiply(c, sign(x)),
              mathfn=math.fabs, analytic=False,
-             domain=lambda rng: [([_avoid_kinks(rng, (2, 3))], {})])
+             domain=lambda rng: [([_avoid_kinks(rng, (2, 3))], {})], keep=(0,), keep_ans=False)
 absolute = abs
 
 # Non-differentiable primitives: zero derivative, plain outputs, never boxed.
-sign = _unary("sign", np.sign, None, nondiff=True)
+# numpy 2 defines sign(z) = z/|z| for complex z: not usable under complex step.
+sign = _unary("sign", np.sign, None, nondiff=True, analytic=False)
 floor = _unary("floor", np.floor, None, nondiff=True)
 ceil = _unary("ceil", np.ceil, None, nondiff=True)
 rint = _unary("rint", np.rint, None, nondiff=True)
@@ -246,7 +247,7 @@ maximum = _binary(
     (lambda c, ans, x, y: multiply(c, _tie_mask(x, y)),
      lambda c, ans, x, y: multiply(c, _tie_mask(y, x))),
     pyop=lambda x, y: x if x > y else y, analytic=False,
-    domain=lambda rng: [([rng.uniform(-2, 2, (2, 3)), rng.uniform(-2, 2, (3,))], {})])
+    domain=lambda rng: [([rng.uniform(-2, 2, (2, 3)), rng.uniform(-2, 2, (3,))], {})], keep=(0, 1), keep_ans=False)
 minimum = _binary(
     "minimum", np.minimum,
     (lambda c, ans, x, y: multiply(c, _tie_mask(y, x)),
@@ -254,7 +255,7 @@ minimum = _binary(
     (lambda c, ans, x, y: multiply(c, _tie_mask(y, x)),
      lambda c, ans, x, y: multiply(c, _tie_mask(x, y))),
     pyop=lambda x, y: x if x < y else y, analytic=False,
-    domain=lambda rng: [([rng.uniform(-2, 2, (2, 3)), rng.uniform(-2, 2, (3,))], {})])
+    domain=lambda rng: [([rng.uniform(-2, 2, (2, 3)), rng.uniform(-2, 2, (3,))], {})], keep=(0, 1), keep_ans=False)
 
 
 def _where_impl(cond, x, y):
@@ -271,6 +272,7 @@ def _where_y(c, ans, cond, x, y):
 
 _where = register("where", _where_impl, (None, _where_x, _where_y),
                   (None, _where_x, _where_y), elementwise=True, linear=(1, 2),
+                  keep=(0,), keep_ans=False,
                   domain=lambda rng: [([rng.uniform(-1, 1, (2, 3)) > 0,
                                         rng.uniform(-2, 2, (2, 3)),
                                         rng.uniform(-2, 2, (3,))], {})])
@@ -338,7 +340,7 @@ def _lae_y(c, ans, x, y):
 
 
 logaddexp = _binary("logaddexp", np.logaddexp, (_lae, _lae_y), (_lae, _lae_y),
-                    analytic=False, domain=_reals(2, -3, 3))
+                    analytic=False, domain=_reals(2, -3, 3), keep=(0, 1))
 
 
 # ---------------------------------------------------------------- composites ----------
@@ -350,9 +352,29 @@ def sigmoid(x):
     return multiply(add(tanh(multiply(x, 0.5)), 1.0), 0.5)
 
 
+def _relu_rule(c, ans, x):
+    return multiply(c, greater(x, 0.0))  # a constant 0/1 mask: relu'(0) = 0
+
+
+# relu is a primitive rather than a composite for speed: the composite
+# ``where(x > 0, x, 0)`` costs two extra full passes per layer (np.where is about twice
+# as slow as np.maximum), which is a measurable share of an MLP's gradient.
+_relu = register("relu", lambda x: np.maximum(x, 0.0), (_relu_rule,), (_relu_rule,),
+                 elementwise=True, analytic=False, keep=(0,), keep_ans=False,
+                 domain=lambda rng: [([_avoid_kinks(rng, (2, 3))], {})])
+
+
 def relu(x):
-    """``max(x, 0)`` with relu'(0) = 0 (PyTorch's and JAX's convention)."""
-    return where(greater(x, 0.0), x, 0.0)
+    """``max(x, 0)`` with relu'(0) = 0 (PyTorch's and JAX's convention).
+
+    >>> import admodes as ad
+    >>> ad.grad(relu)(0.0), ad.grad(relu)(2.0)
+    (0.0, 1.0)
+    """
+    return bind(_relu, x)
+
+
+relu.primitive = _relu
 
 
 def softplus(x):

@@ -40,13 +40,14 @@ def _reduction_domain(rng):
 def _sum_impl(x, axis, keepdims):
     if type(x) is float:
         return x
-    return np.sum(x, axis=axis, keepdims=keepdims)
+    return np.add.reduce(x, axis=axis, keepdims=keepdims)
 
 
 _sum = register(
     "sum", _sum_impl,
     lambda t, ans, x, axis, keepdims: bind(_sum, t, axis=axis, keepdims=keepdims),
-    _expand_back, linear=(0,), domain=_reduction_domain)
+    _expand_back, linear=(0,), domain=_reduction_domain,
+    keep=(), keep_ans=False)
 
 
 def sum(x, axis=None, keepdims=False):
@@ -193,7 +194,8 @@ _cumsum = register(
     lambda t, ans, x, axis: bind(_cumsum, t, axis=axis),
     lambda g, ans, x, axis: flip(bind(_cumsum, flip(g, axis), axis=axis), axis),
     linear=(0,), domain=lambda rng: [([rng.normal(size=(3, 4))], {"axis": -1}),
-                                     ([rng.normal(size=(3, 4))], {"axis": -2})])
+                                     ([rng.normal(size=(3, 4))], {"axis": -2})],
+    keep=(), keep_ans=False)
 
 
 def cumsum(x, axis=None):

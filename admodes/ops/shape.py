@@ -43,7 +43,8 @@ _reshape = register(
     lambda t, ans, x, shape: reshape(t, shape_of(t)[:_nb(t, x)] + shape),
     lambda g, ans, x, shape: reshape(g, shape_of(g)[:_nb(g, ans)] + shape_of(x)),
     linear=(0,), domain=lambda rng: [([rng.normal(size=(2, 3))], {"shape": (3, 2)}),
-                                     ([rng.normal(size=(6,))], {"shape": (2, 1, 3)})])
+                                     ([rng.normal(size=(6,))], {"shape": (2, 1, 3)})],
+    keep=(), keep_ans=False)
 
 
 def reshape(x, shape, *more):
@@ -90,7 +91,8 @@ def _bcast_vjp(g, ans, x, shape):
 _broadcast_to = register(
     "broadcast_to", _broadcast_to_impl, _bcast_jvp, _bcast_vjp, linear=(0,),
     domain=lambda rng: [([rng.normal(size=(3,))], {"shape": (2, 3)}),
-                        ([rng.normal(size=(2, 1))], {"shape": (2, 4)})])
+                        ([rng.normal(size=(2, 1))], {"shape": (2, 4)})],
+    keep=(), keep_ans=False)
 
 
 def broadcast_to(x, shape):
@@ -125,7 +127,8 @@ def _transpose_vjp(g, ans, x, axes):
 _transpose = register(
     "transpose", _transpose_impl, _transpose_jvp, _transpose_vjp, linear=(0,),
     domain=lambda rng: [([rng.normal(size=(2, 3, 4))], {"axes": (2, 0, 1)}),
-                        ([rng.normal(size=(2, 3))], {"axes": (1, 0)})])
+                        ([rng.normal(size=(2, 3))], {"axes": (1, 0)})],
+    keep=(), keep_ans=False)
 
 
 def transpose(x, axes=None):
@@ -216,7 +219,8 @@ _flip = register(
     lambda t, ans, x, axis: flip(t, axis),
     lambda g, ans, x, axis: flip(g, axis),
     linear=(0,), domain=lambda rng: [([rng.normal(size=(2, 3))], {"axis": (-1,)}),
-                                     ([rng.normal(size=(2, 3))], {"axis": (-2, -1)})])
+                                     ([rng.normal(size=(2, 3))], {"axis": (-2, -1)})],
+    keep=(), keep_ans=False)
 
 
 def flip(x, axis=None):
@@ -254,7 +258,8 @@ _concatenate = register(
     linear=(0, 1, 2),
     domain=lambda rng: [([rng.normal(size=(2, 3)), rng.normal(size=(1, 3)),
                           rng.normal(size=(3, 3))], {"axis": -2}),
-                        ([rng.normal(size=(2, 3)), rng.normal(size=(2, 1))], {"axis": -1})])
+                        ([rng.normal(size=(2, 3)), rng.normal(size=(2, 1))], {"axis": -1})],
+    keep=(), keep_ans=False)
 
 
 def concatenate(arrays, axis=0):
@@ -314,7 +319,8 @@ def _pad_jvp(t, ans, x, pad_width):
 
 
 _padp = register("pad", _pad_impl, _pad_jvp, _pad_vjp, linear=(0,),
-                 domain=lambda rng: [([rng.normal(size=(2, 3))], {"pad_width": ((1, 0), (0, 2))})])
+                 domain=lambda rng: [([rng.normal(size=(2, 3))], {"pad_width": ((1, 0), (0, 2))})],
+    keep=(), keep_ans=False)
 
 
 def _pad(x, pad_width):
@@ -407,7 +413,8 @@ def _getitem_domain(rng):
 
 
 _getitem = register("getitem", _getitem_impl, _getitem_jvp, _getitem_vjp, linear=(0,),
-                    domain=_getitem_domain)
+                    domain=_getitem_domain,
+    keep=(), keep_ans=False)
 
 
 def _bgetitem_impl(t, idx, nb):
@@ -421,7 +428,8 @@ _bgetitem = register(
     lambda g, ans, x, idx, nb: bind(_scatter_add, g, idx=idx, shape=shape_of(x)[nb:],
                                     nb=nb + _nb(g, ans)),
     linear=(0,), domain=lambda rng: [([rng.normal(size=(2, 4, 3))],
-                                      {"idx": (np.array([0, 2]), slice(None)), "nb": 1})])
+                                      {"idx": (np.array([0, 2]), slice(None)), "nb": 1})],
+    keep=(), keep_ans=False)
 
 
 def _scatter_add_impl(g, idx, shape, nb):
@@ -446,7 +454,8 @@ _scatter_add = register(
                                            nb=nb + _nb(t, g)),
     lambda c, ans, g, idx, shape, nb: bind(_bgetitem, c, idx=idx, nb=nb + _nb(c, ans)),
     linear=(0,), domain=lambda rng: [([rng.normal(size=(3, 3))],
-                                      {"idx": (np.array([0, 2, 0]),), "shape": (4, 3), "nb": 0})])
+                                      {"idx": (np.array([0, 2, 0]),), "shape": (4, 3), "nb": 0})],
+    keep=(), keep_ans=False)
 
 
 def getitem(x, idx):
@@ -500,7 +509,8 @@ def _diagonal_vjp(g, ans, x, offset, axis1, axis2):
 _diagonal = register(
     "diagonal", _diagonal_impl, _diagonal_jvp, _diagonal_vjp, linear=(0,),
     domain=lambda rng: [([rng.normal(size=(3, 3))], {"offset": 0, "axis1": -2, "axis2": -1}),
-                        ([rng.normal(size=(2, 3, 4))], {"offset": 1, "axis1": -1, "axis2": -3})])
+                        ([rng.normal(size=(2, 3, 4))], {"offset": 1, "axis1": -1, "axis2": -3})],
+    keep=(), keep_ans=False)
 
 
 def diagonal(x, offset=0, axis1=0, axis2=1):
