@@ -94,7 +94,7 @@ def bind(prim, *args, **params):
             lv = a._level
             if top is None or lv.id > top.id:
                 top = lv
-    if top is None:  # evaluate() inlined: this is the hottest path of all
+    if top is None:  # the body of evaluate(), inlined: the hottest path of all
         if _counting:
             prim.n_impl += 1
         try:
@@ -114,6 +114,58 @@ def evaluate(prim, args, params):
         return prim.impl(*args, **params)
     except (ValueError, TypeError, IndexError) as e:
         raise _annotate(e, prim, args) from e
+
+
+def apply_below(level, prim, args, params):
+    """Unbox ``level``'s own boxes among ``args`` and apply ``prim`` one level down.
+
+    Returns ``(ans, primals, mine)``: ``mine[i]`` is the box of ``level`` at position
+    ``i`` (None elsewhere), or ``mine`` is None when no argument belongs to ``level``.
+    Boxes of outer levels stay in ``primals`` (constants to this level) and make the
+    primitive go through :func:`bind` again; otherwise its ``impl`` runs directly.
+    """
+    deeper = False
+    if len(args) == 2:  # unrolled: most primitives are binary, and scalar code pays per op
+        a, b = args
+        ma = mb = None
+        if isinstance(a, Box):
+            if a._level is level:
+                ma, a = a, a._primal
+                deeper = isinstance(a, Box)
+            else:
+                deeper = True
+        if isinstance(b, Box):
+            if b._level is level:
+                mb, b = b, b._primal
+                deeper = deeper or isinstance(b, Box)
+            else:
+                deeper = True
+        primals = [a, b]
+        if deeper:
+            ans = bind(prim, a, b, **params)
+        else:
+            if _counting:
+                prim.n_impl += 1
+            try:
+                ans = prim.impl(a, b, **params)
+            except (ValueError, TypeError, IndexError) as e:
+                raise _annotate(e, prim, primals) from e
+        return ans, primals, (None if ma is None and mb is None else [ma, mb])
+    primals = list(args)
+    mine = None
+    for i, a in enumerate(args):
+        if isinstance(a, Box):
+            if a._level is level:
+                if mine is None:
+                    mine = [None] * len(args)
+                mine[i] = a
+                primals[i] = p = a._primal
+                if isinstance(p, Box):
+                    deeper = True
+            else:
+                deeper = True
+    ans = bind(prim, *primals, **params) if deeper else evaluate(prim, primals, params)
+    return ans, primals, mine
 
 
 def _annotate(e, prim, args):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dispatch
-from .dispatch import Box, Level, _annotate, bind
+from .dispatch import Box, Level, apply_below, bind
 
 __all__ = ["Dual", "ForwardLevel", "shape_of"]
 
@@ -68,53 +68,10 @@ class ForwardLevel(Level):
         self.batch = batch
 
     def process(self, prim, args, params):
-        # The hot path of forward mode: keep it lean (scalar code pays per op).
-        deeper = False  # boxes of outer levels remain: bind again, else evaluate
-        if len(args) == 2:
-            a, b = args
-            ta = tb = None
-            if isinstance(a, Box):
-                if a._level is self:
-                    ta = a._tangent
-                    a = a._primal
-                    deeper = isinstance(a, Box)
-                else:
-                    deeper = True
-            if isinstance(b, Box):
-                if b._level is self:
-                    tb = b._tangent
-                    b = b._primal
-                    deeper = deeper or isinstance(b, Box)
-                else:
-                    deeper = True
-            primals = [a, b]
-            tangents = [ta, tb]
-            any_tangent = ta is not None or tb is not None
-        else:
-            primals = list(args)
-            tangents = [None] * len(args)
-            any_tangent = False
-            for i, a in enumerate(args):
-                if isinstance(a, Box):
-                    if a._level is self:
-                        primals[i] = p = a._primal
-                        tangents[i] = a._tangent
-                        any_tangent = True
-                        if isinstance(p, Box):
-                            deeper = True
-                    else:
-                        deeper = True
-        if deeper:
-            ans = bind(prim, *primals, **params)
-        else:  # evaluate() inlined
-            if dispatch._counting:
-                prim.n_impl += 1
-            try:
-                ans = prim.impl(*primals, **params)
-            except (ValueError, TypeError, IndexError) as e:
-                raise _annotate(e, prim, primals) from e
-        if prim.nondiff or not any_tangent:
+        ans, primals, mine = apply_below(self, prim, args, params)
+        if mine is None or prim.nondiff:
             return ans
+        tangents = [None if b is None else b._tangent for b in mine]
         if prim.jvp_joint is not None:
             return Dual(ans, self._joint(prim, primals, tangents, ans, params), self)
         rules = prim.jvps

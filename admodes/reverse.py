@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dispatch
-from .dispatch import Box, Level, _annotate, bind
+from .dispatch import Box, Level, apply_below, bind
 from .forward import ndim_of, shape_of
 
 __all__ = ["Var", "ReverseLevel", "backward", "unbroadcast"]
@@ -50,52 +50,14 @@ class ReverseLevel(Level):
         return Var(x, self, len(self.tape) - 1)
 
     def process(self, prim, args, params):
-        # The hot path of reverse mode: keep it lean (scalar code pays per op).
-        deeper = False  # boxes of outer levels remain: bind again, else evaluate
-        if len(args) == 2:
-            a, b = args
-            pa = pb = None
-            if isinstance(a, Box):
-                if a._level is self:
-                    pa = a._idx
-                    a = a._primal
-                    deeper = isinstance(a, Box)
-                else:
-                    deeper = True
-            if isinstance(b, Box):
-                if b._level is self:
-                    pb = b._idx
-                    b = b._primal
-                    deeper = deeper or isinstance(b, Box)
-                else:
-                    deeper = True
-            primals = [a, b]
-            parents = None if pa is None and pb is None else [pa, pb]
-        else:
-            primals = list(args)
-            parents = None
-            for i, a in enumerate(args):
-                if isinstance(a, Box):
-                    if a._level is self:
-                        primals[i] = a._primal
-                        if parents is None:
-                            parents = [None] * len(args)
-                        parents[i] = a._idx
-                        if isinstance(primals[i], Box):
-                            deeper = True
-                    else:
-                        deeper = True
-        if deeper:
-            ans = bind(prim, *primals, **params)
-        else:  # evaluate() inlined
-            if dispatch._counting:
-                prim.n_impl += 1
-            try:
-                ans = prim.impl(*primals, **params)
-            except (ValueError, TypeError, IndexError) as e:
-                raise _annotate(e, prim, primals) from e
-        if parents is None or prim.nondiff:
+        ans, primals, mine = apply_below(self, prim, args, params)
+        if mine is None or prim.nondiff:
             return ans
+        if len(mine) == 2:
+            a, b = mine
+            parents = [None if a is None else a._idx, None if b is None else b._idx]
+        else:
+            parents = [None if b is None else b._idx for b in mine]
         if prim.vjps is None and prim.vjp_joint is None:
             raise _missing_rule(prim)
         saved_ans = ans
