@@ -5,6 +5,7 @@
 (2.0, 5.0)
 """
 
+from . import nn as nn  # ad.nn: layers, losses, optimisers, loss.backward()
 from . import numpy  # noqa: F401  (installs array behaviour on boxes)
 from . import ops as _ops  # noqa: F401  (registers the primitives)
 from .api import grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp  # noqa: F401
