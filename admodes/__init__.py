@@ -9,6 +9,7 @@ from . import nn as nn  # ad.nn: layers, losses, optimisers, loss.backward()
 from . import numpy  # noqa: F401  (installs array behaviour on boxes)
 from . import ops as _ops  # noqa: F401  (registers the primitives)
 from .api import grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp  # noqa: F401
+from .check import check_grads, crosscheck, numerical_jacobian  # noqa: F401
 from .custom import Operation, primitive  # noqa: F401
 from .dispatch import EscapedBoxError, counting, value  # noqa: F401
 from .registry import registry  # noqa: F401
@@ -17,4 +18,4 @@ __version__ = "0.1.0"
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian",
            "hessian", "hvp", "registry", "Operation", "primitive", "value", "counting",
-           "EscapedBoxError", "numpy"]
+           "EscapedBoxError", "numpy", "check_grads", "numerical_jacobian", "crosscheck"]

@@ -1,0 +1,38 @@
+"""Helpers for users' own test suites.
+
+>>> import admodes.numpy as anp, numpy as np
+>>> from admodes.testing import assert_grads_close
+>>> assert_grads_close(lambda x: anp.sum(anp.exp(x) * x), np.array([0.5, -1.0]))
+"""
+
+from __future__ import annotations
+
+from .check import check_grads
+
+__all__ = ["assert_grads_close"]
+
+
+def assert_grads_close(fun, *args, order=2, modes=("forward", "reverse"), eps=None,
+                       rtol=None, atol=None, n_dirs=3, seed=0):
+    """Assert that ``fun``'s derivatives at ``args`` match numerical ones (pytest-friendly).
+
+    A thin layer over :func:`admodes.check.check_grads` taking the arguments
+    positionally; on failure pytest shows the check's table, not this frame.
+
+    Args:
+        fun: the function; every positional argument is differentiated.
+        *args: the point (floats, float arrays, or pytrees of them).
+        order, modes, eps, rtol, atol, n_dirs, seed: as in ``check_grads``.
+
+    Returns:
+        None.
+
+    Raises:
+        AssertionError: with the table of mismatches.
+
+    >>> import admodes.numpy as anp
+    >>> assert_grads_close(lambda x, y: anp.sin(x) * y, 0.3, 2.0, order=1)
+    """
+    __tracebackhide__ = True
+    check_grads(fun, args, order=order, modes=modes, eps=eps, rtol=rtol, atol=atol,
+                n_dirs=n_dirs, seed=seed)
