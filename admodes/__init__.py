@@ -10,12 +10,15 @@ from . import numpy  # noqa: F401  (installs array behaviour on boxes)
 from . import ops as _ops  # noqa: F401  (registers the primitives)
 from .api import grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp  # noqa: F401
 from .check import check_grads, crosscheck, numerical_jacobian  # noqa: F401
+from .checkpoint import checkpoint  # noqa: F401
 from .custom import Operation, primitive  # noqa: F401
 from .dispatch import EscapedBoxError, counting, value  # noqa: F401
+from .graph import Graph, RetraceRequired, trace  # noqa: F401
 from .registry import registry  # noqa: F401
 
 __version__ = "0.1.0"
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian",
            "hessian", "hvp", "registry", "Operation", "primitive", "value", "counting",
-           "EscapedBoxError", "numpy", "check_grads", "numerical_jacobian", "crosscheck"]
+           "EscapedBoxError", "numpy", "check_grads", "numerical_jacobian", "crosscheck",
+           "trace", "Graph", "RetraceRequired"]

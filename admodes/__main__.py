@@ -1,4 +1,9 @@
-"""``admodes`` command line (``python -m admodes``)."""
+"""``admodes`` command line (``python -m admodes``).
+
+Commands: ``demo`` (the default) differentiates the course's graph both ways;
+``report [--quick|--full] [--out DIR]`` measures forward vs reverse mode and writes the
+report (see :mod:`admodes.report`).
+"""
 
 from __future__ import annotations
 
@@ -21,14 +26,21 @@ def demo():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="admodes", description=__doc__)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "report":
+        from .report import main as report_main
+        return report_main(argv[1:])
+    parser = argparse.ArgumentParser(prog="admodes", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("demo", help="differentiate the (a+b)(b+1) graph both ways")
-    args, rest = parser.parse_known_args(argv)
+    sub.add_parser("report", help="measure forward vs reverse mode, write reports/ "
+                                  "(--quick | --full, --out DIR)")
+    args = parser.parse_args(argv)
     if args.command in (None, "demo"):
         demo()
         return 0
-    parser.error(f"unknown command {args.command!r}")
+    parser.error(f"unknown command {args.command!r}")  # pragma: no cover
     return 2
 
 
