@@ -48,6 +48,7 @@ from .ops.elementwise import (  # noqa: F401
     maximum,
     minimum,
     multiply,
+    multiply_or_square,
     negative,
     not_equal,
     power,
@@ -254,10 +255,10 @@ def _install_box_methods(cls):
 
     methods = {
         "__add__": binop(add), "__radd__": rbinop(add),
+        "__mul__": multiply_or_square, "__rmul__": lambda self, other: multiply_or_square(other, self),
+        "__pow__": power, "__rpow__": lambda self, other: power(other, self),
         "__sub__": binop(subtract), "__rsub__": rbinop(subtract),
-        "__mul__": binop(multiply), "__rmul__": rbinop(multiply),
         "__truediv__": binop(divide), "__rtruediv__": rbinop(divide),
-        "__pow__": binop(power), "__rpow__": rbinop(power),
         "__matmul__": binop(matmul), "__rmatmul__": rbinop(matmul),
         "__lt__": binop(less), "__le__": binop(less_equal),
         "__gt__": binop(greater), "__ge__": binop(greater_equal),

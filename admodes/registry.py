@@ -91,12 +91,13 @@ class Primitive:
     __slots__ = (
         "name", "impl", "jvps", "vjps", "elementwise", "nondiff", "linear",
         "domain", "analytic", "doc", "n_impl", "n_jvp", "n_vjp", "jvp_joint",
-        "vjp_joint", "keep", "keep_ans", "__weakref__",
+        "vjp_joint", "keep", "keep_ans", "needs", "vjp_into", "__weakref__",
     )
 
     def __init__(self, name, impl, jvp=None, vjp=None, *, elementwise=False,
                  nondiff=False, linear=(), domain=None, analytic=True, doc="",
-                 jvp_joint=None, vjp_joint=None, keep=None, keep_ans=True):
+                 jvp_joint=None, vjp_joint=None, keep=None, keep_ans=True, needs=None,
+                 vjp_into=None):
         self.name = name
         self.impl = impl
         self.jvps = _as_rules(jvp)
@@ -119,6 +120,14 @@ class Primitive:
         # as the user's code drops them (as hand-written backprop would).
         self.keep = None if keep is None else frozenset(keep)
         self.keep_ans = keep_ans
+        # Finer, per argument: needs[i] = the argument numbers (-1 for ans) that the VJP
+        # rule of argument i reads; only the rules of arguments on the tape count.
+        self.needs = None if needs is None else tuple(frozenset(n) for n in needs)
+        # Optional in-place form of a one-argument VJP on plain arrays:
+        # vjp_into(total, g, ans, *primals, **params) adds the cotangent into ``total``
+        # (used by the sweep when it owns the running total; getitem scatters with it).
+        # Its result must equal total + vjp(g); the registry tests run both paths.
+        self.vjp_into = vjp_into
 
     def has_jvp(self, i=0):
         return self.nondiff or self.jvp_joint is not None or _rule_at(self.jvps, i) is not None

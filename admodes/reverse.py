@@ -61,12 +61,15 @@ class ReverseLevel(Level):
         if prim.vjps is None and prim.vjp_joint is None:
             raise _missing_rule(prim)
         saved_ans = ans
-        if prim.keep is not None:
-            keep = prim.keep
+        keep, keep_ans = prim.keep, prim.keep_ans
+        if prim.needs is not None:
+            keep = frozenset().union(*[n for n, p in zip(prim.needs, parents) if p is not None])
+            keep_ans = -1 in keep
+        if keep is not None:
             for i, p in enumerate(primals):
                 if i not in keep and type(p) is np.ndarray and p.size >= PLACEHOLDER_MIN_SIZE:
                     primals[i] = placeholder(p)
-        if not prim.keep_ans and type(ans) is np.ndarray and ans.size >= PLACEHOLDER_MIN_SIZE:
+        if not keep_ans and type(ans) is np.ndarray and ans.size >= PLACEHOLDER_MIN_SIZE:
             saved_ans = placeholder(ans)
         tape = self.tape
         tape.append((prim, params, primals, saved_ans, parents))
@@ -117,6 +120,11 @@ def backward(tape, seeds, leaves):
 
     Returns ``{leaf entry: cotangent}`` for the requested ``leaves`` (missing means
     zero).  The tape is not modified, so it can be swept again.
+
+    Fan-out contributions are summed.  The sum is done in place when the running total
+    is an array this sweep allocated and nobody else holds (tracked by ``owned``); a
+    primitive with ``vjp_into`` (getitem) then scatters straight into that total
+    instead of building a zero array and adding it.
     """
     if not seeds:
         return {}
@@ -128,11 +136,14 @@ def backward(tape, seeds, leaves):
     wanted = set(leaves)
     counting = dispatch._counting
     add = _add
+    owned = set()  # ids of arrays in cts that this sweep allocated and holds alone
+    ndarray = np.ndarray
     for idx in range(start, -1, -1):
         g = cts[idx]
         if g is None:
             continue
         cts[idx] = None
+        owned.discard(id(g))
         entry = tape[idx]
         if entry is None:
             if idx in wanted:
@@ -148,6 +159,13 @@ def backward(tape, seeds, leaves):
             joint = prim.vjp_joint(g, ans, primals, params)
         for i, p in enumerate(parents):
             if p is None:
+                continue
+            prev = cts[p]
+            if (prim.vjp_into is not None and type(prev) is ndarray and id(prev) in owned
+                    and type(g) is ndarray and g.ndim == ndim_of(ans)):
+                if counting:
+                    prim.n_vjp += 1
+                prim.vjp_into(prev, g, ans, *primals, **params)
                 continue
             if joint is not None:
                 c = joint[i]
@@ -165,13 +183,19 @@ def backward(tape, seeds, leaves):
                 continue
             if elementwise:
                 c = unbroadcast(c, shape_of(primals[i]), ndim_of(g) - ndim_of(ans))
-            prev = cts[p]
             if prev is None:
                 cts[p] = c
+                if prim.vjp_into is not None and type(c) is ndarray:
+                    owned.add(id(c))  # a fresh scatter result
             elif type(prev) is float and type(c) is float:
                 cts[p] = prev + c
+            elif (type(prev) is ndarray and id(prev) in owned and type(c) is ndarray
+                  and c.shape == prev.shape and c.dtype == prev.dtype):
+                np.add(prev, c, out=prev)
             else:
-                cts[p] = bind(add, prev, c)
+                cts[p] = total = bind(add, prev, c)
+                if type(total) is ndarray:
+                    owned.add(id(total))
     return out
 
 

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ..dispatch import bind
+from ..dispatch import Box, bind
 from ..registry import register
 
 
@@ -85,7 +85,7 @@ subtract = _binary("subtract", np.subtract,
 multiply = _binary("multiply", np.multiply,
                    (lambda t, ans, x, y: multiply(t, y), lambda t, ans, x, y: multiply(x, t)),
                    (lambda g, ans, x, y: multiply(g, y), lambda g, ans, x, y: multiply(x, g)),
-                   pyop=float.__mul__, domain=_reals(2), keep=(0, 1), keep_ans=False)
+                   pyop=float.__mul__, domain=_reals(2), needs=((1,), (0,)))
 
 
 def _div_rhs(c, ans, x, y):
@@ -104,7 +104,7 @@ divide = _binary("divide", np.divide,
                  (lambda g, ans, x, y: divide(g, y), _div_rhs),
                  pyop=_safe_float_div,
                  domain=lambda rng: [([rng.uniform(-2, 2, (2, 3)), rng.uniform(0.5, 2, (3,))], {}),
-                                     ([rng.uniform(-2, 2, ()), rng.uniform(-2, -0.5, ())], {})], keep=(1,))
+                                     ([rng.uniform(-2, 2, ()), rng.uniform(-2, -0.5, ())], {})], needs=((1,), (1, -1)))
 
 
 def _nonzero(x):
@@ -114,6 +114,9 @@ def _nonzero(x):
 
 def _pow_lhs(c, ans, x, y):
     # d/dx x**y = y * x**(y-1); taken as 0 where y == 0 (so 0**0 has slope 0, not nan).
+    if not isinstance(y, Box) and np.all(np.asarray(y) != 0):
+        # A constant exponent without zeros (x ** 3.0): no masking needed.
+        return multiply(c, multiply(y, power(x, subtract(y, 1.0))))
     y_safe = where(equal(y, 0.0), 1.0, y)
     d = multiply(y, power(x, subtract(y_safe, 1.0)))
     return multiply(c, d)
@@ -132,10 +135,32 @@ def _py_pow(x, y):
     return r if type(r) is float else np.power(np.float64(x), y)
 
 
-power = _binary("power", np.power, (_pow_lhs, _pow_rhs), (_pow_lhs, _pow_rhs),
-                pyop=_py_pow,
-                domain=lambda rng: [([rng.uniform(0.5, 2, (2, 3)), rng.uniform(-2, 2, (3,))], {}),
-                                    ([rng.uniform(0.5, 2, ()), rng.uniform(-2, 2, ())], {})])
+_power = _binary("power", np.power, (_pow_lhs, _pow_rhs), (_pow_lhs, _pow_rhs),
+                 pyop=_py_pow, needs=((0, 1), (0, -1)),
+                 domain=lambda rng: [([rng.uniform(0.5, 2, (2, 3)), rng.uniform(-2, 2, (3,))], {}),
+                                     ([rng.uniform(0.5, 2, ()), rng.uniform(-2, 2, ())], {})])
+
+_SPECIAL_POWERS = {2: "square", 1: None, 0.5: "sqrt"}  # 2.0 == 2 and 1.0 == 1 as keys
+
+
+def power(x, y):
+    """``x ** y`` (``numpy.power``).  A constant exponent of 2, 1 or 0.5 becomes
+    ``square``, ``x`` or ``sqrt``: same values, cheaper passes and rules."""
+    if type(y) in (int, float) and y in _SPECIAL_POWERS and isinstance(x, Box):
+        name = _SPECIAL_POWERS[y]
+        return x if name is None else (square(x) if name == "square" else sqrt(x))
+    return bind(_power.primitive, x, y)
+
+
+power.primitive = _power.primitive
+
+
+def multiply_or_square(x, y):
+    """``x * y``; ``x * x`` on one traced value is ``square(x)`` (one rule, not two
+    plus an accumulation)."""
+    if x is y and isinstance(x, Box):
+        return square(x)
+    return bind(multiply.primitive, x, y)
 
 square = _unary("square", np.square, lambda c, ans, x: multiply(c, multiply(2.0, x)),
                 mathfn=lambda x: x * x, domain=_reals(), keep=(0,), keep_ans=False)

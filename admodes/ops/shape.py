@@ -412,9 +412,16 @@ def _getitem_domain(rng):
             ([x], {"idx": (x > 0,)})]
 
 
+def _getitem_vjp_into(total, g, ans, x, idx):
+    if any(isinstance(k, np.ndarray) and k.dtype != bool for k in idx):
+        np.add.at(total, idx, g)  # repeated indices accumulate
+    else:
+        total[idx] += g
+
+
 _getitem = register("getitem", _getitem_impl, _getitem_jvp, _getitem_vjp, linear=(0,),
-                    domain=_getitem_domain,
-    keep=(), keep_ans=False)
+                    domain=_getitem_domain, keep=(), keep_ans=False,
+                    vjp_into=_getitem_vjp_into)
 
 
 def _bgetitem_impl(t, idx, nb):
