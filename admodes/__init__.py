@@ -5,8 +5,7 @@
 (2.0, 5.0)
 """
 
-from . import nn as nn  # ad.nn: layers, losses, optimisers, loss.backward()
-from . import numpy  # noqa: F401  (installs array behaviour on boxes)
+from . import nn, numpy  # noqa: F401  (ad.nn; admodes.numpy installs array behaviour on boxes)
 from . import ops as _ops  # noqa: F401  (registers the primitives)
 from .api import grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp  # noqa: F401
 from .check import check_grads, crosscheck, numerical_jacobian  # noqa: F401
@@ -18,7 +17,9 @@ from .registry import registry  # noqa: F401
 
 __version__ = "0.1.0"
 
-__all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian",
-           "hessian", "hvp", "registry", "Operation", "primitive", "value", "counting",
-           "EscapedBoxError", "numpy", "check_grads", "numerical_jacobian", "crosscheck",
-           "trace", "Graph", "RetraceRequired"]
+__all__ = [
+    "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian", "hessian",
+    "hvp", "registry", "Operation", "primitive", "value", "counting", "EscapedBoxError",
+    "check_grads", "numerical_jacobian", "crosscheck", "checkpoint", "trace", "Graph",
+    "RetraceRequired", "numpy", "nn",
+]
