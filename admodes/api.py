@@ -8,6 +8,7 @@ numbers and non-numeric leaves raise ``TypeError``.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -22,6 +23,10 @@ __all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian
 # Elements per chunk of batched tangents/cotangents (times the largest input or output
 # leaf): bounds the memory of jacfwd/jacrev/forward grad.
 CHUNK_ELEMENTS = 1 << 24
+
+# Forward-mode grad of a function of at most this many Python floats runs one pass per
+# input with float tangents instead of one batched pass.
+SCALAR_PASSES = 4
 
 _MODES = {"reverse": "reverse", "rev": "reverse", "forward": "forward", "fwd": "forward"}
 
@@ -117,7 +122,7 @@ class _Args:
             self.bounds.append((start, len(self.leaves)))
             self.trees.append(td)
         self.shapes = [shape_of(x) for x in self.leaves]
-        self.sizes = [int(np.prod(s, dtype=np.int64)) for s in self.shapes]
+        self.sizes = [math.prod(s) for s in self.shapes]
 
     def call(self, fun, boxed, kwargs):
         args = list(self.args)
@@ -134,8 +139,12 @@ def _zeros_like(x):
     if type(x) is float:
         return 0.0
     v = value(x)
-    return np.zeros(np.shape(v), dtype=np.result_type(v, np.float64) if
-                    np.asarray(v).dtype.kind != "f" else np.asarray(v).dtype)
+    if type(v) is np.ndarray:
+        return np.zeros(v.shape, v.dtype if v.dtype.kind == "f" else np.float64)
+    if type(v) is float:
+        return 0.0
+    v = np.asarray(v)
+    return np.zeros(v.shape, v.dtype if v.dtype.kind == "f" else np.float64)
 
 
 def _finish(ct, like):
@@ -144,10 +153,11 @@ def _finish(ct, like):
         return _zeros_like(like)
     if isinstance(ct, Box):
         return ct
-    if type(like) is float or (isinstance(like, np.floating)):
+    if type(like) is float or isinstance(like, np.floating):
         return float(np.asarray(ct).reshape(()))
-    ct = np.asarray(ct)
-    dt = np.asarray(value(like)).dtype
+    if type(ct) is not np.ndarray:
+        ct = np.asarray(ct)
+    dt = like.dtype if type(like) is np.ndarray else np.asarray(value(like)).dtype
     if ct.dtype != dt and dt.kind == "f":
         ct = ct.astype(dt)
     return ct
@@ -380,9 +390,8 @@ def _seed(shapes, sizes, s, e):
         if lo >= hi:
             out.append(None)
         else:
-            t = np.zeros((e - s, size))
-            rows = np.arange(lo - s, hi - s)
-            t[rows, np.arange(lo - off, hi - off)] = 1.0
+            # row r is direction s + r: a one at local column s + r - off
+            t = np.eye(e - s, size, k=s - off)
             out.append(t.reshape((e - s,) + tuple(shape)))
         off += size
     return out
@@ -391,13 +400,20 @@ def _seed(shapes, sizes, s, e):
 def _forward_grad(fun, args, kwargs, nums, chunk_size):
     inputs = _Args(args, nums, "grad")
     n = sum(inputs.sizes)
-    if n == 1:  # one direction: no batch axis, Python floats stay floats
-        ts = [1.0 if type(x) is float else np.ones(shape_of(x)) for x in inputs.leaves]
-        ts = [t if size else None for t, size in zip(ts, inputs.sizes)]
-        outs, td, tans, _ = _push(fun, inputs, ts, kwargs, False, "grad")
-        out = _scalar_output(outs, td, "grad")
-        t = tans[0]
-        cts = [None if t is None else t for _ in inputs.leaves]
+    if n == 1 or (n <= SCALAR_PASSES and all(type(x) is float for x in inputs.leaves)):
+        # Scalar code: a pass per input with Python-float tangents beats one pass with
+        # numpy arrays of n directions (each numpy op on a tiny array costs ~1 us).
+        cts = []
+        out = None
+        for j, x in enumerate(inputs.leaves):
+            if not inputs.sizes[j]:
+                cts.append(None)
+                continue
+            ts = [None] * len(inputs.leaves)
+            ts[j] = 1.0 if type(x) is float else np.ones(shape_of(x))
+            outs, td, tans, _ = _push(fun, inputs, ts, kwargs, False, "grad")
+            out = _scalar_output(outs, td, "grad")
+            cts.append(tans[0])
         return out, cts, inputs
     rows = []
     ans = None

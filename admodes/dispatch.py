@@ -106,6 +106,34 @@ def bind(prim, *args, **params):
     return top.process(prim, args, params)
 
 
+_NO_PARAMS = {}  # shared by the parameter-free fast paths below; never mutated
+
+
+def bind1(prim, x):
+    """``bind(prim, x)`` for a parameter-free unary primitive (the operators' path)."""
+    if isinstance(x, Box):
+        top = x._level
+        if not top.alive:
+            raise top.escaped(prim)
+        return top.process(prim, (x,), _NO_PARAMS)
+    return evaluate(prim, (x,), _NO_PARAMS)
+
+
+def bind2(prim, x, y):
+    """``bind(prim, x, y)`` for a parameter-free binary primitive (the operators' path)."""
+    if isinstance(x, Box):
+        top = x._level
+        if isinstance(y, Box) and y._level.id > top.id:
+            top = y._level
+    elif isinstance(y, Box):
+        top = y._level
+    else:
+        return evaluate(prim, (x, y), _NO_PARAMS)
+    if not top.alive:
+        raise top.escaped(prim)
+    return top.process(prim, (x, y), _NO_PARAMS)
+
+
 def evaluate(prim, args, params):
     """Run the numpy value function on plain values (the bottom of every bind)."""
     if _counting:

@@ -16,7 +16,7 @@ import builtins
 import numpy as _np
 
 from . import linalg  # noqa: F401,E402
-from .dispatch import Box, bind, value
+from .dispatch import Box, bind1, bind2, value
 from .forward import ndim_of, shape_of
 from .ops.elementwise import (  # noqa: F401
     abs,
@@ -244,18 +244,18 @@ def _install_box_methods(cls):
     def binop(f):
         prim = getattr(f, "primitive", None)
         if prim is not None and f is not matmul:  # straight to the dispatcher
-            return lambda self, other: bind(prim, self, other)
+            return lambda self, other: bind2(prim, self, other)
         return lambda self, other: f(self, other)
 
     def rbinop(f):
         prim = getattr(f, "primitive", None)
         if prim is not None and f is not matmul:
-            return lambda self, other: bind(prim, other, self)
+            return lambda self, other: bind2(prim, other, self)
         return lambda self, other: f(other, self)
 
     methods = {
         "__add__": binop(add), "__radd__": rbinop(add),
-        "__mul__": multiply_or_square, "__rmul__": lambda self, other: multiply_or_square(other, self),
+        "__mul__": _mul, "__rmul__": _rmul,
         "__pow__": power, "__rpow__": lambda self, other: power(other, self),
         "__sub__": binop(subtract), "__rsub__": rbinop(subtract),
         "__truediv__": binop(divide), "__rtruediv__": rbinop(divide),
@@ -263,7 +263,7 @@ def _install_box_methods(cls):
         "__lt__": binop(less), "__le__": binop(less_equal),
         "__gt__": binop(greater), "__ge__": binop(greater_equal),
         "__eq__": binop(equal), "__ne__": binop(not_equal),
-        "__neg__": lambda self: negative(self), "__pos__": lambda self: self,
+        "__neg__": lambda self: bind1(negative.primitive, self), "__pos__": lambda self: self,
         "__abs__": lambda self: abs(self),
         "__getitem__": lambda self, idx: getitem(self, idx),
         "__len__": _len, "__iter__": _iter,
@@ -303,6 +303,17 @@ def _install_box_methods(cls):
     for name, fn in methods.items():
         setattr(cls, name, fn)
     cls.__hash__ = object.__hash__
+
+
+_MUL, _SQUARE = multiply.primitive, square.primitive
+
+
+def _mul(self, other):  # x * x on one traced value is square(x): one rule, no fan-in
+    return bind1(_SQUARE, self) if other is self else bind2(_MUL, self, other)
+
+
+def _rmul(self, other):
+    return bind2(_MUL, other, self)
 
 
 def _len(self):

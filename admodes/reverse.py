@@ -61,6 +61,10 @@ class ReverseLevel(Level):
         if prim.vjps is None and prim.vjp_joint is None:
             raise _missing_rule(prim)
         saved_ans = ans
+        if type(ans) is float:  # scalar code: no arrays to drop
+            tape = self.tape
+            tape.append((prim, params, primals, ans, parents))
+            return Var(ans, self, len(tape) - 1)
         keep, keep_ans = prim.keep, prim.keep_ans
         if prim.needs is not None:
             keep = frozenset().union(*[n for n, p in zip(prim.needs, parents) if p is not None])
@@ -143,7 +147,8 @@ def backward(tape, seeds, leaves):
         if g is None:
             continue
         cts[idx] = None
-        owned.discard(id(g))
+        if owned:
+            owned.discard(id(g))
         entry = tape[idx]
         if entry is None:
             if idx in wanted:

@@ -11,8 +11,17 @@ __all__ = ["flatten", "unflatten", "tree_map", "leaf_paths"]
 _LEAF = "*"
 
 
+_CONTAINERS = (tuple, list, dict, type(None))
+LEAF_DEF = (_LEAF, None, ())
+
+
 def flatten(tree):
     """Return ``(leaves, treedef)``; iterative, so deep trees do not recurse."""
+    if not isinstance(tree, _CONTAINERS):  # the common case: one array or float
+        return [tree], LEAF_DEF
+    if type(tree) is dict and not any(isinstance(v, _CONTAINERS) for v in tree.values()):
+        keys = tuple(sorted(tree))  # a flat dict of parameters
+        return [tree[k] for k in keys], ("dict", keys, (LEAF_DEF,) * len(keys))
     leaves = []
     # treedef: (kind, dict keys or None, children), built in post-order.
     def build(node):

@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 
-from ..dispatch import Box, bind
+from .. import dispatch
+from ..dispatch import Box, bind, bind1, bind2
 from ..registry import register
 
 
@@ -41,7 +42,7 @@ def _unary(name, npfn, jvp, *, mathfn=None, **markers):
     prim = register(name, impl, (jvp,), (jvp,), elementwise=True, **markers)
 
     def op(x):
-        return bind(prim, x)
+        return bind1(prim, x)
 
     op.__name__ = name
     op.__doc__ = f"Elementwise ``numpy.{npfn.__name__}``, differentiable in both modes."
@@ -59,8 +60,16 @@ def _binary(name, npfn, jvps, vjps, pyop=None, **markers):
         impl = npfn
     prim = register(name, impl, jvps, vjps, elementwise=True, **markers)
 
-    def op(x, y):
-        return bind(prim, x, y)
+    if pyop is not None:
+        def op(x, y):
+            # Two Python floats: the Python operator, straight away (rules applied to
+            # scalar code land here); bind() would only find no boxes and do the same.
+            if type(x) is float and type(y) is float and not dispatch._counting:
+                return pyop(x, y)
+            return bind2(prim, x, y)
+    else:
+        def op(x, y):
+            return bind2(prim, x, y)
 
     op.__name__ = name
     op.__doc__ = f"Elementwise ``numpy.{npfn.__name__}``, differentiable in both modes."

@@ -12,7 +12,8 @@ from ..dispatch import bind
 from ..forward import ndim_of, shape_of
 from ..registry import register, variadic
 from ..reverse import unbroadcast
-from .shape import _nb, reshape, swapaxes
+from .elementwise import multiply
+from .shape import _nb, expand_dims, reshape, swapaxes
 
 # ---------------------------------------------------------------- einsum --------------
 
@@ -159,25 +160,35 @@ def _mm_spec(na, nb_):
     return "...ij,...jk->...ik"
 
 
+# The rules use BLAS matmul wherever the batch axis of a tangent/cotangent can ride
+# along as a broadcast axis, and fall back to einsum (with a letter for the batch axis)
+# for the remaining rank combinations.
+
+
 def _matmul_jvp_a(t, ans, a, b):
-    if _nb(t, a) == 0 and ndim_of(a) >= 1:
+    if _nb(t, a) == 0 or ndim_of(b) <= 2:  # (B, ..., n, k) @ (k, m): B broadcasts
         return matmul(t, b)
     return _einsum_jvp(0, t, ans, a, b, spec=_mm_spec(ndim_of(a), ndim_of(b)))
 
 
 def _matmul_jvp_b(t, ans, a, b):
     nb = _nb(t, b)
+    na, nbb = ndim_of(a), ndim_of(b)
     if nb == 0:
         return matmul(a, t)
-    if ndim_of(b) >= 2 and ndim_of(a) >= 2 and ndim_of(a) <= ndim_of(b):
+    if nbb >= 2 and na >= 2 and na <= nbb:
         return matmul(a, t)  # t's batch axis is one more broadcast axis
-    return _einsum_jvp(1, t, ans, a, b, spec=_mm_spec(ndim_of(a), ndim_of(b)))
+    if nbb == 1 and na == 2:
+        return matmul(t, swapaxes(a, -1, -2))  # (B, k) @ (k, n): one BLAS call
+    return _einsum_jvp(1, t, ans, a, b, spec=_mm_spec(na, nbb))
 
 
 def _matmul_vjp_a(g, ans, a, b):
     na, nbb = ndim_of(a), ndim_of(b)
     if na == 2 and nbb == 2:
         return matmul(g, swapaxes(b, -1, -2))  # (batch, n, m) @ (m, k): batch rides along
+    if na == 2 and nbb == 1:
+        return multiply(expand_dims(g, -1), b)  # an outer product per batch row
     return _einsum_vjp(0, g, ans, a, b, spec=_mm_spec(na, nbb))
 
 
@@ -185,6 +196,8 @@ def _matmul_vjp_b(g, ans, a, b):
     na, nbb = ndim_of(a), ndim_of(b)
     if na == 2 and nbb == 2 and _nb(g, ans) == 0:
         return matmul(swapaxes(a, -1, -2), g)
+    if na == 2 and nbb == 1:
+        return matmul(g, a)  # (B, n) @ (n, k)
     return _einsum_vjp(1, g, ans, a, b, spec=_mm_spec(na, nbb))
 
 

@@ -11,6 +11,8 @@ from ..registry import register
 from .elementwise import divide, equal, exp, multiply, subtract, where
 from .shape import _axes_tuple, _nb, broadcast_to, flip, reshape
 
+_reshape_p, _broadcast_p = reshape.primitive, broadcast_to.primitive
+
 
 def _kept_shape(xshape, axis):
     nd = len(xshape)
@@ -22,9 +24,13 @@ def _expand_back(g, ans, x, axis, keepdims):
     nb = _nb(g, ans)
     gs = shape_of(g)
     xs = shape_of(x)
-    if not keepdims:
-        g = reshape(g, gs[:nb] + _kept_shape(xs, axis))
-    return broadcast_to(g, gs[:nb] + xs)
+    # Reduced axes that lead the shape need no reshape: numpy broadcasting restores
+    # them (without batch axes in front, which would misalign).
+    leading = nb == 0 and axis == tuple(range(-len(xs), -len(xs) + len(axis)))
+    if not keepdims and not leading:
+        g = bind(_reshape_p, g, shape=gs[:nb] + _kept_shape(xs, axis))
+    target = gs[:nb] + xs
+    return g if shape_of(g) == target else bind(_broadcast_p, g, shape=target)
 
 
 def _reduction_domain(rng):
