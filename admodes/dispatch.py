@@ -179,6 +179,13 @@ def apply_below(level, prim, args, params):
             except (ValueError, TypeError, IndexError) as e:
                 raise _annotate(e, prim, primals) from e
         return ans, primals, (None if ma is None and mb is None else [ma, mb])
+    if len(args) == 1:
+        (a,) = args
+        if isinstance(a, Box) and a._level is level:
+            primals = [a._primal]
+            if isinstance(primals[0], Box):
+                return bind(prim, *primals, **params), primals, [a]
+            return evaluate(prim, primals, params), primals, [a]
     primals = list(args)
     mine = None
     for i, a in enumerate(args):

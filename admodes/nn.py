@@ -99,6 +99,7 @@ import numpy as np
 from . import numpy as anp
 from .dispatch import Box, bind, value
 from .forward import shape_of
+from .ops.reductions import softmax_cross_entropy
 from .reverse import ReverseLevel, Var, backward
 from .tree import flatten, unflatten
 
@@ -755,7 +756,6 @@ def cross_entropy(logits, labels, reduction="mean"):
         raise ValueError(f"cross_entropy: logits must have shape (N, C), one row of class "
                          f"scores per example; got shape {shape}")
     n, c = shape
-    lse = anp.logsumexp(logits, axis=1)
     if not isinstance(labels, Box):
         y = np.asarray(labels)
         if y.dtype.kind in "iu" or (y.dtype.kind == "f" and y.shape == (n,)) or y.dtype.kind == "b":
@@ -770,10 +770,11 @@ def cross_entropy(logits, labels, reduction="mean"):
                 bad = y[(y < 0) | (y >= c)]
                 raise ValueError(f"cross_entropy: labels must lie in [0, {c}) for {c} "
                                  f"classes; got out-of-range label(s) {bad[:5].tolist()}")
-            picked = logits[np.arange(n), y]
-            return _reduce(lse - picked, n, reduction, "cross_entropy")
+            # one primitive: logsumexp(z_i) - z_i[y_i], cotangent softmax - onehot
+            return _reduce(softmax_cross_entropy(logits, y), n, reduction, "cross_entropy")
     _same_shape(logits, labels, "cross_entropy", ("logits", "targets"))
     t = _as_target(labels)
+    lse = anp.logsumexp(logits, axis=1)
     per = anp.sum(t, axis=1) * lse - anp.sum(t * logits, axis=1)
     return _reduce(per, n, reduction, "cross_entropy")
 

@@ -254,7 +254,7 @@ def _install_box_methods(cls):
         return lambda self, other: f(other, self)
 
     methods = {
-        "__add__": binop(add), "__radd__": rbinop(add),
+        "__add__": binop(add), "__radd__": _radd,
         "__mul__": _mul, "__rmul__": _rmul,
         "__pow__": power, "__rpow__": lambda self, other: power(other, self),
         "__sub__": binop(subtract), "__rsub__": rbinop(subtract),
@@ -305,11 +305,18 @@ def _install_box_methods(cls):
     cls.__hash__ = object.__hash__
 
 
-_MUL, _SQUARE = multiply.primitive, square.primitive
+_MUL, _SQUARE, _ADD = multiply.primitive, square.primitive, add.primitive
 
 
 def _mul(self, other):  # x * x on one traced value is square(x): one rule, no fan-in
     return bind1(_SQUARE, self) if other is self else bind2(_MUL, self, other)
+
+
+def _radd(self, other):
+    # sum(list_of_boxes) starts from the int 0: no tape entry for adding it.
+    if type(other) is int and other == 0:
+        return self
+    return bind2(_ADD, other, self)
 
 
 def _rmul(self, other):

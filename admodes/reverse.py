@@ -84,17 +84,23 @@ class ReverseLevel(Level):
 # tape (the tests set it to 0 so that every declaration is exercised).
 PLACEHOLDER_MIN_SIZE = 4096
 
-_NAN = {}
+_PLACEHOLDERS = {}  # (shape, dtype) -> the read-only stand-in, shared (it holds no data)
 
 
 def placeholder(x):
     """A data-free stand-in for ``x``: same shape and dtype, zero strides over one NaN
     (so a rule that wrongly reads it gives NaN, which the registry tests catch)."""
-    dt = x.dtype
-    buf = _NAN.get(dt)
-    if buf is None:
-        buf = _NAN[dt] = np.full(1, np.nan if dt.kind in "fc" else 0, dtype=dt)
-    return np.ndarray(x.shape, dt, buffer=buf, strides=(0,) * x.ndim)
+    key = (x.shape, x.dtype)
+    ph = _PLACEHOLDERS.get(key)
+    if ph is None:
+        dt = x.dtype
+        buf = np.full(1, np.nan if dt.kind in "fc" else 0, dtype=dt)
+        ph = np.ndarray(x.shape, dt, buffer=buf, strides=(0,) * x.ndim)
+        ph.flags.writeable = False
+        if len(_PLACEHOLDERS) > 4096:
+            _PLACEHOLDERS.clear()
+        _PLACEHOLDERS[key] = ph
+    return ph
 
 
 def _missing_rule(prim, i=None):

@@ -218,13 +218,30 @@ cumsum.primitive = _cumsum
 # ---------------------------------------------------------------- logsumexp -----------
 
 
+def _reduce(ufunc, x, axis):
+    """``ufunc.reduce(x, axis, keepdims=True)``; a short last axis (a few classes) is
+    folded with elementwise calls, which numpy runs far faster than its reduction loop
+    over many tiny rows (300 x 3: about 2 us instead of 12)."""
+    n = x.shape[-1] if x.ndim else 0
+    if axis == (-1,) and 1 < n <= 8 and x.size >= 64 * n:
+        out = ufunc(x[..., 0:1], x[..., 1:2])
+        for k in range(2, n):
+            ufunc(out, x[..., k:k + 1], out=out)
+        return out
+    return ufunc.reduce(x, axis=axis, keepdims=True)
+
+
 def _logsumexp_impl(x, axis, keepdims):
     x = np.asarray(x)
-    m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    with np.errstate(divide="ignore"):
-        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-    return out if keepdims else np.squeeze(out, axis=axis)
+    m = _reduce(np.maximum, x, axis)
+    if np.isfinite(m).all():
+        out = np.log(_reduce(np.add, np.exp(x - m), axis))
+        out += m
+    else:  # rows of -inf (log 0) or with +inf / nan: shift by 0 there instead
+        m = np.where(np.isfinite(m), m, 0.0)
+        with np.errstate(divide="ignore"):
+            out = np.log(np.add.reduce(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else out.squeeze(axis=axis)
 
 
 def _softmax_weights(ans, x, axis):
@@ -241,8 +258,13 @@ def _lse_vjp(g, ans, x, axis, keepdims):
     return multiply(_expand_back(g, ans, x, axis, keepdims), _softmax_weights(ans, x, axis))
 
 
+def _lse_domain(rng):
+    # (70, 3) over the last axis takes the folded short-axis path of _reduce
+    return _reduction_domain(rng) + [([rng.normal(size=(70, 3)) * 3], {"axis": (-1,), "keepdims": False})]
+
+
 _logsumexp = register("logsumexp", _logsumexp_impl, _lse_jvp, _lse_vjp, analytic=False,
-                      domain=_reduction_domain)
+                      domain=_lse_domain)
 
 
 def logsumexp(x, axis=None, keepdims=False):
@@ -264,3 +286,82 @@ def softmax(x, axis=-1):
 def log_softmax(x, axis=-1):
     """``x - logsumexp(x)`` along ``axis`` (composite)."""
     return subtract(x, logsumexp(x, axis, keepdims=True))
+
+
+# ---------------------------------------------------------------- cross-entropy -------
+# Softmax cross-entropy with integer labels as one primitive: the forward pass needs one
+# log-sum-exp and one gather, and the cotangent is (softmax - onehot) * g in one rule,
+# instead of a log-sum-exp, an indexing, a subtraction and a scatter, each with a rule.
+
+
+def _rows(labels, c):
+    """Flat (row, column) indices of the labelled entries of a (..., c) array."""
+    flat = labels.reshape(-1)
+    return np.arange(flat.size), flat
+
+
+def _onehot(labels, shape, dtype):
+    out = np.zeros((labels.size, shape[-1]), dtype=dtype)
+    out[_rows(labels, shape[-1])] = 1.0
+    return out.reshape(shape)
+
+
+def _sce_impl(z, labels):
+    z = np.asarray(z)
+    lse = _logsumexp_impl(z, (-1,), False)
+    picked = z.reshape(-1, z.shape[-1])[_rows(labels, z.shape[-1])].reshape(labels.shape)
+    return lse - picked
+
+
+def _sce_residual(z, labels):
+    """softmax(z) - onehot(labels), written with admodes ops (so it differentiates)."""
+    p = exp(subtract(z, logsumexp(z, axis=-1, keepdims=True)))
+    return subtract(p, _onehot(labels, shape_of(z), np.result_type(value(z), np.float64)))
+
+
+def _sce_jvp(t, ans, z, labels):
+    return bind(_sum, multiply(t, _sce_residual(z, labels)), axis=(-1,), keepdims=False)
+
+
+def _sce_vjp(g, ans, z, labels):
+    gs = shape_of(g)
+    return multiply(bind(_reshape_p, g, shape=gs + (1,)), _sce_residual(z, labels))
+
+
+def _sce_domain(rng):
+    return [([rng.normal(size=(4, 3)) * 2], {"labels": np.array([0, 2, 2, 1])}),
+            ([rng.normal(size=(2, 3, 5))], {"labels": np.array([[0, 4, 1], [3, 3, 2]])}),
+            ([rng.normal(size=(70, 3)) * 3], {"labels": rng.integers(0, 3, 70)})]
+
+
+_sce = register("softmax_cross_entropy", _sce_impl, _sce_jvp, _sce_vjp, analytic=False,
+                domain=_sce_domain, keep=(0,), keep_ans=False)
+
+
+def softmax_cross_entropy(logits, labels):
+    """Per-example ``logsumexp(z) - z[label]`` over the last axis (stable for any
+    logits); the gradient is ``softmax(z) - onehot(label)``.
+
+    Args:
+        logits: shape ``(..., C)``.
+        labels: integer class indices of shape ``logits.shape[:-1]``, in ``[0, C)``.
+
+    Returns:
+        The losses, of shape ``logits.shape[:-1]``.
+
+    >>> import admodes as ad, numpy as np
+    >>> ad.grad(lambda z: softmax_cross_entropy(z, np.array([1])).sum())(np.zeros((1, 2)))
+    array([[ 0.5, -0.5]])
+    """
+    labels = np.asarray(value(labels))
+    shape = shape_of(logits)
+    if labels.dtype.kind not in "iu" or labels.shape != shape[:-1]:
+        raise ValueError(f"softmax_cross_entropy: labels must be integers of shape "
+                         f"{shape[:-1]} for logits of shape {shape}; got {labels.dtype} "
+                         f"{labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= shape[-1]):
+        raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {shape[-1]})")
+    return bind(_sce, logits, labels=labels)
+
+
+softmax_cross_entropy.primitive = _sce
