@@ -483,18 +483,22 @@ def _jacfwd_impl(fun, args, kwargs, nums, single, chunk_size, fname):
     return _jac_assemble(blocks, out_shapes, inputs, single, td, in_major=True)
 
 
-def _jacrev_from_tape(level, inputs, ids, outs, td, single, chunk_size):
+def _jacrev_by_rows(sweep, inputs, out_shapes, out_td, single, chunk_size):
+    """The reverse-mode Jacobian, one chunk of output rows per backward sweep.
+
+    ``sweep(seeds)`` takes the cotangent rows of one chunk, per output leaf (None where
+    the chunk has no row of that leaf), and returns the cotangents of the input leaves
+    (None for zero), each with the chunk's leading batch axis.  Shared by ``jacrev``
+    (sweeping a tape) and ``Graph.jacobian`` (sweeping a static graph)."""
     from .ops.shape import concatenate, reshape
-    out_shapes = [shape_of(o) for o in outs]
-    out_sizes = [int(np.prod(s, dtype=np.int64)) for s in out_shapes]
+    out_sizes = [math.prod(s) for s in out_shapes]
     m = sum(out_sizes)
     per_leaf = [[] for _ in inputs.leaves]
     for s, e in _chunks(max(m, 1), max(inputs.sizes, default=1), chunk_size):
-        seeds = _seed(out_shapes, out_sizes, s, e) if m else [None] * len(outs)
-        got = _sweep(level, ids, outs, seeds)
-        for j, (g, shape) in enumerate(zip(got, inputs.shapes)):
+        seeds = _seed(out_shapes, out_sizes, s, e) if m else [None] * len(out_shapes)
+        for j, (g, shape) in enumerate(zip(sweep(seeds), inputs.shapes)):
             per_leaf[j].append(g if g is not None else np.zeros((e - s,) + tuple(shape)))
-    blocks = [[None] * len(inputs.leaves) for _ in outs]
+    blocks = [[None] * len(inputs.leaves) for _ in out_shapes]
     for j, shape in enumerate(inputs.shapes):
         full = per_leaf[j][0] if len(per_leaf[j]) == 1 else concatenate(per_leaf[j], axis=0)
         if not m:
@@ -503,7 +507,12 @@ def _jacrev_from_tape(level, inputs, ids, outs, td, single, chunk_size):
         for k, (oshape, osize) in enumerate(zip(out_shapes, out_sizes)):
             blocks[k][j] = reshape(full[off:off + osize], oshape + tuple(shape))
             off += osize
-    return _jac_assemble(blocks, out_shapes, inputs, single, td, in_major=False)
+    return _jac_assemble(blocks, out_shapes, inputs, single, out_td, in_major=False)
+
+
+def _jacrev_from_tape(level, inputs, ids, outs, td, single, chunk_size):
+    return _jacrev_by_rows(lambda seeds: _sweep(level, ids, outs, seeds), inputs,
+                           [shape_of(o) for o in outs], td, single, chunk_size)
 
 
 def jacfwd(fun, argnums=0, *, chunk_size=None):

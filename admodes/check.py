@@ -208,25 +208,36 @@ def _exact_step(x, h):
     return (x + h) - x
 
 
+def _central(call, inputs, k, i):
+    """``d(h)``: the central difference of every output along element ``i`` of input
+    ``k``, with the step rounded so that ``x + h`` is exact."""
+    a = inputs.arrays[k]
+    flat = a.reshape(-1)
+
+    def d(h):
+        h = float(_exact_step(flat[i], flat.dtype.type(h))) or float(h)
+        arrays = list(inputs.arrays)
+        p, m = flat.copy(), flat.copy()
+        p[i] += h
+        m[i] -= h
+        arrays[k] = p.reshape(a.shape)
+        fp = _vec(call(arrays))
+        arrays[k] = m.reshape(a.shape)
+        fm = _vec(call(arrays))
+        return (fp - fm) / (2.0 * h)
+
+    return d
+
+
 def _jac_central(call, inputs, out_sizes, rel, with_error):
     cols, errs = [], []
     for k, a in enumerate(inputs.arrays):
-        flat = a.reshape(-1)
         s = inputs.scales[k].reshape(-1)
-        for i in range(flat.size):
-            def d(hrel, i=i, k=k, flat=flat, s=s):
-                h = float(_exact_step(flat[i], flat.dtype.type(hrel * s[i])))
-                if h == 0.0:
-                    h = float(hrel * s[i])
-                arrays = list(inputs.arrays)
-                p, m = flat.copy(), flat.copy()
-                p[i] += h
-                m[i] -= h
-                arrays[k] = p.reshape(a.shape)
-                fp = _vec(call(arrays))
-                arrays[k] = m.reshape(a.shape)
-                fm = _vec(call(arrays))
-                return (fp - fm) / (2.0 * h)
+        for i in range(a.size):
+            diff = _central(call, inputs, k, i)
+
+            def d(hrel, i=i, s=s, diff=diff):
+                return diff(hrel * s[i])
             col = d(rel)
             cols.append(col)
             if with_error:
@@ -281,20 +292,9 @@ def _jac_richardson(call, inputs, out_sizes):
     eps = inputs.eps
     big = max((_absmax(o) for o in call(inputs.arrays)), default=0.0)
     for k, a in enumerate(inputs.arrays):
-        flat = a.reshape(-1)
         s = inputs.scales[k].reshape(-1)
-        for i in range(flat.size):
-            def d(h, i=i, k=k, flat=flat):
-                h = float(_exact_step(flat[i], flat.dtype.type(h))) or h
-                arrays = list(inputs.arrays)
-                p, m = flat.copy(), flat.copy()
-                p[i] += h
-                m[i] -= h
-                arrays[k] = p.reshape(a.shape)
-                fp = _vec(call(arrays))
-                arrays[k] = m.reshape(a.shape)
-                fm = _vec(call(arrays))
-                return (fp - fm) / (2.0 * h)
+        for i in range(a.size):
+            d = _central(call, inputs, k, i)
             est, e = _ridders(d, 0.1 * float(s[i]))
             hc = eps ** (1 / 3) * float(s[i])
             dc1, dc2 = d(hc), d(2 * hc)

@@ -94,13 +94,8 @@ def bind(prim, *args, **params):
             lv = a._level
             if top is None or lv.id > top.id:
                 top = lv
-    if top is None:  # the body of evaluate(), inlined: the hottest path of all
-        if _counting:
-            prim.n_impl += 1
-        try:
-            return prim.impl(*args, **params)
-        except (ValueError, TypeError, IndexError) as e:
-            raise _annotate(e, prim, args) from e
+    if top is None:
+        return evaluate(prim, args, params)
     if not top.alive:
         raise top.escaped(prim)
     return top.process(prim, args, params)

@@ -44,7 +44,7 @@ import sys
 import numpy as np
 
 from . import dispatch
-from .api import _Args, _chunks, _finish, _plain_scalar, _seed, choose_mode
+from .api import _Args, _chunks, _finish, _plain_scalar, choose_mode
 from .dispatch import Box, Level, bind, value
 from .forward import Dual, ForwardLevel, shape_of
 from .registry import Primitive
@@ -952,7 +952,7 @@ class Graph:
         array([[2., 0.],
                [0., 4.]])
         """
-        from .api import _jac_assemble, _jacfwd_impl
+        from .api import _jacfwd_impl, _jacrev_by_rows
         inputs = self._inputs(args, "jacobian")
         nums = tuple(range(len(args)))
         single = len(args) == 1
@@ -965,30 +965,21 @@ class Graph:
             return _jacfwd_impl(self, args, {}, nums, single, chunk_size, "jacobian")
         if mode not in ("reverse", "rev"):
             raise ValueError(f"jacobian: unknown mode {mode!r}")
-        from .ops.shape import concatenate, reshape
         vals = self._values(inputs.leaves)
-        m = sum(out_sizes)
-        per_leaf = [[] for _ in inputs.leaves]
-        for s, e in _chunks(max(m, 1), max(inputs.sizes, default=1), chunk_size):
+
+        def sweep(rows):
             seeds = {}
-            for r, c in zip(self.outputs, _seed(out_shapes, out_sizes, s, e) if m else ()):
+            for r, c in zip(self.outputs, rows):
                 if c is not None and isinstance(r, int) and self.nodes[r].diff:
                     seeds[r] = c if r not in seeds else seeds[r] + c
+            if not seeds:
+                return [None] * len(self.input_ids)
             cts = self._reverse(vals, seeds, nb=1)
-            for j, (k, shape) in enumerate(zip(self.input_ids, inputs.shapes)):
-                g = cts[k]
-                per_leaf[j].append(np.zeros((e - s,) + tuple(shape)) if g is None else
-                                   np.broadcast_to(g, (e - s,) + tuple(shape)))
-        blocks = [[None] * len(inputs.leaves) for _ in self.outputs]
-        for j, shape in enumerate(inputs.shapes):
-            full = per_leaf[j][0] if len(per_leaf[j]) == 1 else concatenate(per_leaf[j], axis=0)
-            if not m:
-                full = np.zeros((0,) + tuple(shape))
-            off = 0
-            for k, (oshape, osize) in enumerate(zip(out_shapes, out_sizes)):
-                blocks[k][j] = np.asarray(reshape(full[off:off + osize], oshape + tuple(shape)))
-                off += osize
-        return _jac_assemble(blocks, out_shapes, inputs, single, self._out_td, in_major=False)
+            b = next(np.shape(c)[0] for c in rows if c is not None)
+            return [None if cts[k] is None else np.broadcast_to(cts[k], (b,) + tuple(shape))
+                    for k, shape in zip(self.input_ids, inputs.shapes)]
+
+        return _jacrev_by_rows(sweep, inputs, out_shapes, self._out_td, single, chunk_size)
 
     # -------------------------------------------------------------- op counts --------
 

@@ -4,6 +4,7 @@ import threading
 
 import numpy as np
 import pytest
+from _ops import Cube
 
 import admodes as ad
 import admodes.numpy as anp
@@ -246,21 +247,6 @@ def test_value_steps_outside_every_level():
 
 
 # ---------------------------------------------------------------- custom primitives ---
-
-
-class Cube(ad.Operation):
-    name = "cube_test"
-
-    def forward(self, x):
-        return x ** 3
-
-    def backward(self, output_grad):
-        (x,) = self.inputs
-        return (3 * x ** 2 * output_grad,)
-
-    def jvp(self, x_dot):
-        (x,) = self.inputs
-        return 3 * x ** 2 * x_dot
 
 
 class ReverseOnly(ad.Operation):
