@@ -3,7 +3,7 @@
 Runs the sweeps of issue 4 and writes ``forward-vs-reverse.md``, PNG plots and
 ``results.json`` (every raw sample) into the output folder::
 
-    admodes report            # --quick (default): a couple of minutes on 2 cores
+    admodes report            # --quick (default): about 20-60 s on 2 cores
     admodes report --full     # larger sizes, more repeats
     python -m admodes.report --out /tmp/r
 
@@ -422,29 +422,64 @@ def sweep_peers(cfg, progress):
                      "max_rel_diff_vs_numpy": rel_diff(P.spiral_step(params, X, Y)[1],
                                                        P.spiral_step_numpy(params, X, Y)[1]),
                      "samples": samples}
-    # scalar chain
+    # the scalar chains, all in one interleaved run
     ops = cfg["chain_ops"]
-    progress(f"(5/6) {ops}-op scalar chain: admodes both modes vs peers")
-    x0, y0 = 0.3, 0.99
-    chain = lambda x, y: P.scalar_chain(x, y, ops)  # noqa: E731
-    g_rev = ad.grad(chain, argnums=(0, 1))
-    g_fwd = ad.grad(chain, argnums=(0, 1), mode="forward")
-    cands = {"python floats (f only)": lambda: chain(x0, y0),
-             "admodes (reverse)": lambda: g_rev(x0, y0),
-             "admodes (forward, both directions)": lambda: g_fwd(x0, y0),
-             "admodes (jvp, one direction)": lambda: ad.jvp(chain, (x0, y0), (1.0, 0.0))}
-    cands.update(_peers.chain_grad_fns(x0, y0, ops, avail))
-    ref = g_rev(x0, y0)
-    agree = {k: rel_diff(fn(), ref) for k, fn in cands.items()
-             if k not in ("python floats (f only)", "admodes (jvp, one direction)")}
+    progress(f"(5/6) {ops}-op scalar chains (two inputs, one input): admodes both modes "
+             "vs peers")
+    cands, refs = {}, {}
+    for cname, spec in CHAINS.items():
+        for k, fn in _chain_candidates(spec, ops, avail).items():
+            cands[f"{cname}: {k}"] = fn
+        refs[cname] = cands[f"{cname}: admodes (reverse)"]()
     samples = interleaved(cands, repeats=cfg["repeats"] + 2, min_time=max(cfg["min_time"], 0.02),
-                          max_time=30.0)
-    out["chain"] = {"ops": ops, "time": {k: _stats(v) for k, v in samples.items()},
-                    "per_op": {k: _stats(np.asarray(v) / ops) for k, v in samples.items()},
-                    "ratio_to_admodes_reverse": {k: _ratio(v, samples["admodes (reverse)"])
-                                                 for k, v in samples.items()},
-                    "max_rel_diff_vs_admodes_reverse": agree, "samples": samples}
+                          max_time=40.0)
+    out["chains"] = {}
+    for cname, spec in CHAINS.items():
+        pre = f"{cname}: "
+        own = {k[len(pre):]: v for k, v in samples.items() if k.startswith(pre)}
+        agree = {k[len(pre):]: rel_diff(fn(), refs[cname]) for k, fn in cands.items()
+                 if k.startswith(pre) and k[len(pre):] not in _NO_GRADIENT}
+        out["chains"][cname] = {
+            "expr": spec["expr"], "inputs": spec["inputs"], "ops": ops,
+            "time": {k: _stats(v) for k, v in own.items()},
+            "per_op": {k: _stats(np.asarray(v) / ops) for k, v in own.items()},
+            "ratio_to_admodes_reverse": {k: _ratio(v, own["admodes (reverse)"])
+                                         for k, v in own.items()},
+            "max_rel_diff_vs_admodes_reverse": agree, "samples": own}
     return out
+
+
+# The scalar chains of the peers' section: the function, its (float) inputs, all of them
+# differentiated, and how the report names them.
+CHAINS = {
+    "two inputs": dict(fn=P.scalar_chain, args=(0.3, 0.99), expr="z ← z·y + x",
+                       inputs="x and y"),
+    "one input": dict(fn=P.scalar_chain_1, args=(0.3,), expr="z ← z·0.999 + x", inputs="x"),
+}
+
+# candidates that do not compute the whole gradient (not compared with reverse mode)
+_NO_GRADIENT = ("python floats (f only)", "admodes (jvp, one direction)")
+
+
+def _chain_candidates(spec, ops, avail):
+    """``name -> fn`` for one scalar chain: Python floats, admodes reverse, forward and
+    one jvp, and the installed peers (the same function, the same inputs)."""
+    args = spec["args"]
+    n = len(args)
+
+    def chain(*a):
+        return spec["fn"](*a, ops)
+
+    argnums = 0 if n == 1 else tuple(range(n))
+    g_rev = ad.grad(chain, argnums=argnums)
+    g_fwd = ad.grad(chain, argnums=argnums, mode="forward")
+    e0 = (1.0,) + (0.0,) * (n - 1)
+    cands = {"python floats (f only)": lambda: chain(*args),
+             "admodes (reverse)": lambda: g_rev(*args),
+             "admodes (forward)": lambda: g_fwd(*args),
+             "admodes (jvp, one direction)": lambda: ad.jvp(chain, args, e0)}
+    cands.update(_peers.chain_grad_fns(spec["fn"], args, ops, avail))
+    return cands
 
 
 def sweep_correctness(cfg, progress):
@@ -502,8 +537,11 @@ def sweep_correctness(cfg, progress):
 
     add("spiral net loss", spiral, np.concatenate([p.ravel() for p in params]), fwd=False,
         numeric=False)
-    add("scalar chain (1000 ops)", lambda v: P.scalar_chain(v[0], v[1], cfg["chain_ops"]),
-        np.array([0.3, 0.99]))
+    for cname, spec in CHAINS.items():
+        add(f"scalar chain {spec['expr']}, {cname} ({cfg['chain_ops']} ops)",
+            lambda v, spec=spec: spec["fn"](*(v[i] for i in range(len(spec["args"]))),
+                                            cfg["chain_ops"]),
+            np.array(spec["args"]))
     x = rng.normal(size=64)
     add("deep chain, depth 30", lambda x: P.deep_chain(x, 30), x)
     add("deep chain, depth 30, checkpointed", lambda x: P.deep_chain_checkpointed(x, 30), x)
@@ -593,6 +631,35 @@ def _e(x):
     return "–" if x is None else f"{x:.1e}"
 
 
+def _decorate(ax, title, xlabel, ylabel, hlines=()):
+    """Title, labels, a grid and the legend of one panel; ``hlines`` are grey reference
+    lines ``(y, linestyle, label or None)``, drawn before the legend so they join it."""
+    for y, ls, label in hlines:
+        ax.axhline(y, color="gray", ls=ls, lw=1, label=label)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def _loglog_panel(ax, lines, title, xlabel, ylabel, hlines=()):
+    """A log–log panel of ``lines``, each ``(label, color, xs, ys)``; empty ones are left
+    out."""
+    for label, color, xs, ys in lines:
+        if len(xs):
+            ax.loglog(xs, ys, "o-", color=color, label=label)
+    _decorate(ax, title, xlabel, ylabel, hlines)
+
+
+def _peak_lines(rows, x):
+    """``_loglog_panel`` lines of the median peak memory of each candidate vs ``x``."""
+    keys = list(rows[0]["peak"])
+    return [(k, f"C{i}", [r[x] for r in rows if k in r["peak"]],
+             [r["peak"][k]["median"] for r in rows if k in r["peak"]])
+            for i, k in enumerate(keys)]
+
+
 def plot(results, out):
     """Write the PNG plots; returns their file names."""
     import matplotlib
@@ -600,6 +667,13 @@ def plot(results, out):
     import matplotlib.pyplot as plt
 
     files = []
+
+    def save(fig, name):
+        fig.tight_layout()
+        fig.savefig(out / name, dpi=110)
+        plt.close(fig)
+        files.append(name)
+
     colors = {"f": "k", "reverse": "C0", "forward (vectorised)": "C1",
               "forward (jvp per direction)": "C3"}
     gc_ = results.get("gradient_cost")
@@ -618,82 +692,42 @@ def plot(results, out):
                 lab = mode + (f" (slope {sl:.2f})" if sl is not None else "")
                 ax.loglog(ns, med, "o-", color=colors[mode], label=lab)
                 ax.fill_between(ns, lo, hi, color=colors[mode], alpha=0.2)
-            ax.set_title(f"{name}: time vs number of parameters n")
-            ax.set_xlabel("n")
-            ax.set_ylabel("seconds (median, IQR shaded)")
-            ax.grid(True, which="both", alpha=0.3)
-            ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(out / "gradient_cost.png", dpi=110)
-        plt.close(fig)
-        files.append("gradient_cost.png")
+            _decorate(ax, f"{name}: time vs number of parameters n", "n",
+                      "seconds (median, IQR shaded)")
+        save(fig, "gradient_cost.png")
 
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
         for ax, (name, data) in zip(axes, gc_.items()):
-            for mode in MODES[1:]:
-                pts = [(r["n"], r["ratio_to_f"][mode]) for r in data["rows"]
-                       if mode in r["ratio_to_f"]]
-                if pts:
-                    ax.loglog([p[0] for p in pts], [p[1]["median"] for p in pts], "o-",
-                              color=colors[mode], label=mode)
-            ax.axhline(5, color="gray", ls="--", lw=1, label="5× (cheap gradient bound)")
-            ax.axhline(1, color="gray", ls=":", lw=1)
-            ax.set_title(f"{name}: cost(gradient) / cost(f)")
-            ax.set_xlabel("n")
-            ax.set_ylabel("ratio (median of per-repeat ratios)")
-            ax.grid(True, which="both", alpha=0.3)
-            ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(out / "gradient_ratio.png", dpi=110)
-        plt.close(fig)
-        files.append("gradient_ratio.png")
+            rows = data["rows"]
+            lines = [(mode, colors[mode], [r["n"] for r in rows if mode in r["ratio_to_f"]],
+                      [r["ratio_to_f"][mode]["median"] for r in rows if mode in r["ratio_to_f"]])
+                     for mode in MODES[1:]]
+            _loglog_panel(ax, lines, f"{name}: cost(gradient) / cost(f)", "n",
+                          "ratio (median of per-repeat ratios)",
+                          hlines=((5, "--", "5× (cheap gradient bound)"), (1, ":", None)))
+        save(fig, "gradient_ratio.png")
 
     oc = results.get("op_counts")
     if oc:
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
         for ax, (name, rows) in zip(axes, oc.items()):
             modes = [m for m in rows[0] if m != "n"]
-            for i, mode in enumerate(modes):
-                pts = [(r["n"], r[mode]["total"]) for r in rows if mode in r]
-                ax.loglog([p[0] for p in pts], [p[1] for p in pts], "o-", color=f"C{i}",
-                          label=mode)
-            ax.set_title(f"{name}: primitive + rule applications per gradient")
-            ax.set_xlabel("n")
-            ax.set_ylabel("count (impl + jvp + vjp)")
-            ax.grid(True, which="both", alpha=0.3)
-            ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(out / "op_counts.png", dpi=110)
-        plt.close(fig)
-        files.append("op_counts.png")
+            lines = [(mode, f"C{i}", [r["n"] for r in rows if mode in r],
+                      [r[mode]["total"] for r in rows if mode in r])
+                     for i, mode in enumerate(modes)]
+            _loglog_panel(ax, lines, f"{name}: primitive + rule applications per gradient",
+                          "n", "count (impl + jvp + vjp)")
+        save(fig, "op_counts.png")
 
     mem = results.get("memory")
     if mem:
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-        ax = axes[0]
-        keys = list(mem["by_n"][0]["peak"])
-        for i, k in enumerate(keys):
-            pts = [(r["n"], r["peak"][k]["median"]) for r in mem["by_n"] if k in r["peak"]]
-            ax.loglog([p[0] for p in pts], [p[1] for p in pts], "o-", color=f"C{i}", label=k)
-        ax.set_title("Rosenbrock: peak memory vs n")
-        ax.set_xlabel("n")
-        ax.set_ylabel("peak bytes (tracemalloc)")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-        ax = axes[1]
-        keys = list(mem["by_depth"][0]["peak"])
-        for i, k in enumerate(keys):
-            pts = [(r["depth"], r["peak"][k]["median"]) for r in mem["by_depth"]]
-            ax.loglog([p[0] for p in pts], [p[1] for p in pts], "o-", color=f"C{i}", label=k)
-        ax.set_title(f"deep chain (n={mem['by_depth'][0]['n']}): peak memory vs depth")
-        ax.set_xlabel("depth (layers)")
-        ax.set_ylabel("peak bytes (tracemalloc)")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(out / "memory.png", dpi=110)
-        plt.close(fig)
-        files.append("memory.png")
+        _loglog_panel(axes[0], _peak_lines(mem["by_n"], "n"), "Rosenbrock: peak memory vs n",
+                      "n", "peak bytes (tracemalloc)")
+        _loglog_panel(axes[1], _peak_lines(mem["by_depth"], "depth"),
+                      f"deep chain (n={mem['by_depth'][0]['n']}): peak memory vs depth",
+                      "depth (layers)", "peak bytes (tracemalloc)")
+        save(fig, "memory.png")
 
     jac = results.get("jacobian")
     if jac:
@@ -717,10 +751,7 @@ def plot(results, out):
         ax.set_title("log2 time(jacfwd)/time(jacrev)\nblue: forward wins; letter: jacobian's "
                      "choice, ✗ = wrong", fontsize=9)
         fig.colorbar(im, ax=ax)
-        fig.tight_layout()
-        fig.savefig(out / "jacobian_crossover.png", dpi=110)
-        plt.close(fig)
-        files.append("jacobian_crossover.png")
+        save(fig, "jacobian_crossover.png")
 
     peers = results.get("peers")
     if peers:
@@ -734,17 +765,30 @@ def plot(results, out):
         ax.axvline(1, color="k", lw=1)
         ax.set_xscale("log")
         ax.set_title("MLP 784-256-10 gradient, time / hand-written numpy")
-        ax = axes[1]
-        per = peers["chain"]["per_op"]
-        names = list(per)
-        ax.barh(names, [per[k]["median"] * 1e6 for k in names], color="C1")
-        ax.set_xscale("log")
-        ax.set_title(f"{peers['chain']['ops']}-op scalar chain gradient: µs per op")
-        fig.tight_layout()
-        fig.savefig(out / "peers.png", dpi=110)
-        plt.close(fig)
-        files.append("peers.png")
+        _chain_bars(axes[1], peers["chains"])
+        save(fig, "peers.png")
     return files
+
+
+def _chain_bars(ax, chains):
+    """Grouped horizontal bars: µs per op of every candidate, one bar per chain."""
+    names = list(dict.fromkeys(k for ch in chains.values() for k in ch["per_op"]))
+    h = 0.8 / len(chains)
+    ys = np.arange(len(names))
+    for i, (cname, ch) in enumerate(chains.items()):
+        per = ch["per_op"]
+        pos = [y - 0.4 + (i + 0.5) * h for y, k in zip(ys, names) if k in per]
+        med = [per[k]["median"] * 1e6 for k in names if k in per]
+        err = [[per[k]["median"] * 1e6 - per[k]["q1"] * 1e6 for k in names if k in per],
+               [per[k]["q3"] * 1e6 - per[k]["median"] * 1e6 for k in names if k in per]]
+        ax.barh(pos, med, height=h, xerr=err, color=f"C{i + 1}",
+                label=f"{cname}: {ch['expr']}")
+    ax.set_yticks(ys, names)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ops = next(iter(chains.values()))["ops"]
+    ax.set_title(f"{ops}-op scalar chains, gradient: µs per op")
+    ax.legend(fontsize=8)
 
 
 def markdown(results, files=()):
@@ -925,16 +969,31 @@ def markdown(results, files=()):
             w(f"| {k} | {_t(v)} |")
         w(f"\nadmodes / hand-written: **{_r(sp['ratio_to_numpy'])}** "
           f"(max rel. diff of the updated parameters {sp['max_rel_diff_vs_numpy']:.1e}).\n")
-        ch = peers["chain"]
-        w(f"### Scalar overhead: a {ch['ops']}-op scalar chain (`z ← z·y + x`), gradient in "
-          "x and y\n")
-        w("| | time per gradient | per op | / admodes reverse | max rel. diff |")
-        w("|---|---:|---:|---:|---:|")
-        for k in ch["time"]:
-            d = ch["max_rel_diff_vs_admodes_reverse"].get(k)
-            w(f"| {k} | {_t(ch['time'][k])} | {_t(ch['per_op'][k])} | "
-              f"{_r(ch['ratio_to_admodes_reverse'][k])} | {_e(d)} |")
-        w("")
+        chains = peers["chains"]
+        ops = next(iter(chains.values()))["ops"]
+        w(f"### Scalar overhead: two {ops}-op scalar chains\n")
+        w(f"Each chain is {ops // 2} multiplications and {ops // 2} additions on Python "
+          "scalars, the same Python function for every library: *two inputs* is "
+          "`z ← z·y + x`, differentiated in x and y; *one input* is `z ← z·0.999 + x`, "
+          "differentiated in x, its multiplications taking a Python-float constant.  Both "
+          "chains are timed in the same interleaved run.  *admodes (forward)* is "
+          "`ad.grad(f, mode=\"forward\")`, one tangent direction per input (two for the "
+          "first chain, one for the second, where it does the work of the single jvp); "
+          "*admodes (jvp, one direction)* is one `ad.jvp` along x.  admodes, HIPS autograd "
+          "and torch take the constant 0.999 as the plain float it is, an operand they never "
+          "differentiate; micrograd wraps it in a new "
+          "`Value` at every multiplication (that is how micrograd's `__mul__` works), so in "
+          "the one-input chain it builds a graph node for the constant too.  micrograd's "
+          "recursion limit is raised for its recursive topological sort.\n")
+        for cname, ch in chains.items():
+            w(f"#### {cname}: `{ch['expr']}`, gradient in {ch['inputs']}\n")
+            w("| | time per gradient | per op | / admodes reverse | max rel. diff |")
+            w("|---|---:|---:|---:|---:|")
+            for k in ch["time"]:
+                d = ch["max_rel_diff_vs_admodes_reverse"].get(k)
+                w(f"| {k} | {_t(ch['time'][k])} | {_t(ch['per_op'][k])} | "
+                  f"{_r(ch['ratio_to_admodes_reverse'][k])} | {_e(d)} |")
+            w("")
         if "peers.png" in files:
             w("![peers](peers.png)\n")
 
@@ -973,20 +1032,22 @@ def targets(results):
     add("MLP 784-256-10 gradient / hand-written numpy", "≤ 1.05", v, v is not None and v <= 1.05)
     v = peers.get("spiral", {}).get("ratio_to_numpy", {}).get("median")
     add("spiral net training step / hand-written", "≤ 1.5", v, v is not None and v <= 1.5)
-    ch = peers.get("chain", {})
-    per = ch.get("per_op", {})
-    rev = per.get("admodes (reverse)", {}).get("median")
-    ag = per.get("autograd", {}).get("median")
-    mg = per.get("micrograd", {}).get("median")
-    v = ag / rev if (ag and rev) else None
-    add("scalar chain: HIPS autograd per op / admodes reverse per op", "≥ 3", v,
-        v is not None and v >= 3)
-    v = rev / mg if (mg and rev) else None
-    add("scalar chain: admodes reverse per op / micrograd per op", "≤ 1", v,
-        v is not None and v <= 1)
-    fw = per.get("admodes (forward, both directions)", {}).get("median")
-    v = fw / rev if (fw and rev) else None
-    add("scalar chain: admodes forward / admodes reverse", "≤ 1", v, v is not None and v <= 1)
+    chains = peers.get("chains", {})
+    for cname, spec in CHAINS.items():
+        per = chains.get(cname, {}).get("per_op", {})
+        rev = per.get("admodes (reverse)", {}).get("median")
+        ag = per.get("autograd", {}).get("median")
+        mg = per.get("micrograd", {}).get("median")
+        fw = per.get("admodes (forward)", {}).get("median")
+        pre = f"scalar chain, {cname} (`{spec['expr']}`)"
+        v = ag / rev if (ag and rev) else None
+        add(f"{pre}: HIPS autograd per op / admodes reverse per op", "≥ 3", v,
+            v is not None and v >= 3)
+        v = rev / mg if (mg and rev) else None
+        add(f"{pre}: admodes reverse per op / micrograd per op", "≤ 1", v,
+            v is not None and v <= 1)
+        v = fw / rev if (fw and rev) else None
+        add(f"{pre}: admodes forward / admodes reverse", "≤ 1", v, v is not None and v <= 1)
     j = results.get("jacobian", {}).get("jacfwd_vs_jvps")
     v = j["ratio"]["median"] if j else None
     add(f"jacfwd at n = {j['n'] if j else 200} / {j['n'] if j else 200} separate jvps", "≤ 0.1",

@@ -47,6 +47,16 @@ def test_cli_writes_report(tmp_path, monkeypatch, no_peers, capsys):
     assert "forward (jvp per direction)" in rows[0]["time"]
     assert "forward (jvp per direction)" not in rows[-1]["time"]
     assert set(data["peers"]["mlp"]["time"]) == {"numpy (hand-written)", "admodes (reverse)"}
+    chains = data["peers"]["chains"]
+    assert set(chains) == {"two inputs", "one input"}
+    for ch in chains.values():
+        assert set(ch["per_op"]) == {"python floats (f only)", "admodes (reverse)",
+                                     "admodes (forward)", "admodes (jvp, one direction)"}
+        assert all(v < 1e-12 for v in ch["max_rel_diff_vs_admodes_reverse"].values())
+    assert "z ← z·y + x" in md and "z ← z·0.999 + x" in md
+    names = [t["target"] for t in data["targets"]]
+    for cname in ("two inputs", "one input"):
+        assert sum(n.startswith(f"scalar chain, {cname} ") for n in names) == 3
     for name in ("gradient_cost", "gradient_ratio", "op_counts", "memory",
                  "jacobian_crossover", "peers"):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
@@ -93,7 +103,17 @@ def test_numerical_reference_and_rel_diff():
 
 def test_targets_handle_missing_figures():
     rows = report.targets({})
-    assert len(rows) == 8 and all(r["reached"] is None and not r["met"] for r in rows)
+    assert len(rows) == 11 and all(r["reached"] is None and not r["met"] for r in rows)
+
+
+def test_chain_grad_fns_agree_with_admodes():
+    from admodes.bench import scalar_chain, scalar_chain_1
+    avail = {k: v for k, v in peers_mod.available().items() if k != "jax"}
+    for chain, args, argnums in ((scalar_chain, (0.3, 0.99), (0, 1)),
+                                 (scalar_chain_1, (0.3,), (0,))):
+        want = ad.grad(lambda *a: chain(*a, 40), argnums=argnums)(*args)
+        for name, fn in peers_mod.chain_grad_fns(chain, args, 40, avail).items():
+            assert [float(v) for v in fn()] == pytest.approx(want, rel=1e-12), name
 
 
 def test_grad_cost_candidates_agree():

@@ -111,20 +111,29 @@ def mlp_grad_fns(prob, peers):
 # ---------------------------------------------------------------- scalar chain --------
 
 
-def chain_grad_fns(x, y, ops, peers):
-    """``name -> fn`` computing ``(d/dx, d/dy)`` of the scalar chain with each peer."""
-    from .problems import scalar_chain
+def chain_grad_fns(chain, args, ops, peers):
+    """``name -> fn`` computing the gradient of ``chain(*args, ops)`` with each peer:
+    ``fn()`` returns a tuple of floats, one derivative per entry of ``args`` (floats,
+    every one of them differentiated; ``chain`` is e.g. :func:`.problems.scalar_chain`
+    or :func:`.problems.scalar_chain_1`)."""
+    args = tuple(float(a) for a in args)
+    idx = tuple(range(len(args)))
+
+    def f(*a):
+        return chain(*a, ops)
+
     out = {}
     if peers.get("autograd"):
         import autograd
-        g = autograd.grad(lambda x, y: scalar_chain(x, y, ops), argnum=(0, 1)) \
-            if _autograd_has_tuple_argnum() else None
-        if g is None:
-            gx = autograd.grad(lambda x, y: scalar_chain(x, y, ops), 0)
-            gy = autograd.grad(lambda x, y: scalar_chain(x, y, ops), 1)
-            out["autograd"] = lambda: (gx(x, y), gy(x, y))
+        if len(args) == 1:
+            g1 = autograd.grad(f, 0)
+            out["autograd"] = lambda: (g1(*args),)
+        elif _autograd_has_tuple_argnum():
+            g = autograd.grad(f, argnum=idx)
+            out["autograd"] = lambda: tuple(g(*args))
         else:
-            out["autograd"] = lambda: g(x, y)
+            gs = [autograd.grad(f, i) for i in idx]
+            out["autograd"] = lambda: tuple(g(*args) for g in gs)
     if peers.get("micrograd"):
         from micrograd.engine import Value
 
@@ -132,9 +141,9 @@ def chain_grad_fns(x, y, ops, peers):
             limit = sys.getrecursionlimit()
             sys.setrecursionlimit(max(limit, 4 * ops + 100))  # its topo sort recurses
             try:
-                vx, vy = Value(x), Value(y)
-                scalar_chain(vx, vy, ops).backward()
-                return vx.grad, vy.grad
+                vs = [Value(a) for a in args]
+                f(*vs).backward()
+                return tuple(v.grad for v in vs)
             finally:
                 sys.setrecursionlimit(limit)
 
@@ -143,9 +152,8 @@ def chain_grad_fns(x, y, ops, peers):
         import torch
 
         def torch_chain():
-            tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
-            ty = torch.tensor(y, dtype=torch.float64, requires_grad=True)
-            return tuple(float(v) for v in torch.autograd.grad(scalar_chain(tx, ty, ops), (tx, ty)))
+            ts = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in args]
+            return tuple(float(v) for v in torch.autograd.grad(f(*ts), ts))
 
         out["torch"] = torch_chain
     return out

@@ -19,7 +19,7 @@ __all__ = [
     "rosenbrock", "rosenbrock_grad_numpy",
     "MLP", "mlp_problem", "mlp_loss", "mlp_loss_fn", "mlp_loss_and_grad_numpy", "flat_mlp_problem",
     "spiral_data", "spiral_init", "spiral_loss", "spiral_step", "spiral_step_numpy",
-    "scalar_chain", "CHAIN_OPS",
+    "scalar_chain", "scalar_chain_1", "CHAIN_OPS",
     "tanh_layer", "two_layer_map",
     "deep_chain", "deep_chain_checkpointed",
     "forward_grad_by_jvps",
@@ -173,25 +173,13 @@ def spiral_step(params, X, Y, lr=1.0, reg=1e-3):
 
 
 def spiral_step_numpy(params, X, Y, lr=1.0, reg=1e-3):
-    """The same step with hand-written numpy backprop (the cs231n recipe, our code)."""
+    """The same step with hand-written numpy backprop (the cs231n recipe, our code): the
+    MLP's backprop plus the L2 terms."""
     W1, b1, W2, b2 = params
-    B = X.shape[0]
-    a = X @ W1 + b1
-    mask = a > 0
-    h = a * mask
-    z = h @ W2 + b2
-    m = z.max(axis=1, keepdims=True)
-    e = np.exp(z - m)
-    s = e.sum(axis=1, keepdims=True)
-    loss = (np.sum(np.log(s) + m) - np.sum(z * Y)) / B
+    loss, (dW1, db1, dW2, db2) = mlp_loss_and_grad_numpy(params, X, Y)
     loss += 0.5 * reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
-    dz = (e / s - Y) / B
-    dW2 = h.T @ dz + reg * W2
-    db2 = dz.sum(axis=0)
-    dh = (dz @ W2.T) * mask
-    dW1 = X.T @ dh + reg * W1
-    db1 = dh.sum(axis=0)
-    return loss, [p - lr * g for p, g in zip(params, (dW1, db1, dW2, db2))]
+    grads = (dW1 + reg * W1, db1, dW2 + reg * W2, db2)
+    return loss, [p - lr * g for p, g in zip(params, grads)]
 
 
 # ---------------------------------------------------------------- scalar chain --------
@@ -208,6 +196,16 @@ def scalar_chain(x, y, ops=CHAIN_OPS):
     z = x
     for _ in range(ops // 2):
         z = z * y + x
+    return z
+
+
+def scalar_chain_1(x, ops=CHAIN_OPS):
+    """``ops`` scalar operations with one input and a constant: ``z <- z * 0.999 + x``
+    repeated (one mul, one add each).  The constant is a Python float, so every engine
+    meets a constant operand on each multiplication (micrograd wraps it in a ``Value``)."""
+    z = x
+    for _ in range(ops // 2):
+        z = z * 0.999 + x
     return z
 
 
