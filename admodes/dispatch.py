@@ -51,8 +51,51 @@ class Level:
         self.id = next(_level_ids)
         self.alive = True
 
-    def process(self, prim, args, params):  # pragma: no cover - abstract
+    def process(self, prim, args, params):
+        """Apply ``prim`` to ``args`` that hold boxes of this level: unbox them, apply
+        the primitive one level down, and let the mode box the answer (:meth:`wrap`).
+
+        Binary primitives take an unrolled path: they are most of scalar code, which
+        pays this per operation."""
+        if len(args) == 2:
+            a, b = args
+            ma = mb = None
+            deeper = False  # boxes of outer levels remain: bind again, else evaluate
+            if isinstance(a, Box):
+                if a._level is self:
+                    ma, a = a, a._primal
+                    deeper = isinstance(a, Box)
+                else:
+                    deeper = True
+            if isinstance(b, Box):
+                if b._level is self:
+                    mb, b = b, b._primal
+                    deeper = deeper or isinstance(b, Box)
+                else:
+                    deeper = True
+            if deeper:
+                ans = bind(prim, a, b, **params)
+            else:
+                if _counting:
+                    prim.n_impl += 1
+                try:
+                    ans = prim.impl(a, b, **params)
+                except (ValueError, TypeError, IndexError) as e:
+                    raise _annotate(e, prim, (a, b)) from e
+            if (ma is None and mb is None) or prim.nondiff:
+                return ans
+            return self.wrap2(prim, params, a, b, ans, ma, mb)
+        ans, primals, mine = apply_below(self, prim, args, params)
+        if mine is None or prim.nondiff:
+            return ans
+        return self.wrap(prim, params, primals, ans, mine)
+
+    def wrap(self, prim, params, primals, ans, mine):  # pragma: no cover - abstract
+        """Box ``ans``: ``mine[i]`` is this level's box at argument ``i`` (or None)."""
         raise NotImplementedError
+
+    def wrap2(self, prim, params, a, b, ans, ma, mb):
+        return self.wrap(prim, params, [a, b], ans, [ma, mb])
 
     def close(self):
         self.alive = False
@@ -146,34 +189,9 @@ def apply_below(level, prim, args, params):
     ``i`` (None elsewhere), or ``mine`` is None when no argument belongs to ``level``.
     Boxes of outer levels stay in ``primals`` (constants to this level) and make the
     primitive go through :func:`bind` again; otherwise its ``impl`` runs directly.
+    (:meth:`Level.process` unrolls the binary case of the same logic.)
     """
     deeper = False
-    if len(args) == 2:  # unrolled: most primitives are binary, and scalar code pays per op
-        a, b = args
-        ma = mb = None
-        if isinstance(a, Box):
-            if a._level is level:
-                ma, a = a, a._primal
-                deeper = isinstance(a, Box)
-            else:
-                deeper = True
-        if isinstance(b, Box):
-            if b._level is level:
-                mb, b = b, b._primal
-                deeper = deeper or isinstance(b, Box)
-            else:
-                deeper = True
-        primals = [a, b]
-        if deeper:
-            ans = bind(prim, a, b, **params)
-        else:
-            if _counting:
-                prim.n_impl += 1
-            try:
-                ans = prim.impl(a, b, **params)
-            except (ValueError, TypeError, IndexError) as e:
-                raise _annotate(e, prim, primals) from e
-        return ans, primals, (None if ma is None and mb is None else [ma, mb])
     if len(args) == 1:
         (a,) = args
         if isinstance(a, Box) and a._level is level:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dispatch
-from .dispatch import Box, Level, apply_below, bind
+from .dispatch import Box, Level, bind
 
 __all__ = ["Dual", "ForwardLevel", "shape_of"]
 
@@ -67,10 +67,22 @@ class ForwardLevel(Level):
         super().__init__()
         self.batch = batch
 
-    def process(self, prim, args, params):
-        ans, primals, mine = apply_below(self, prim, args, params)
-        if mine is None or prim.nondiff:
-            return ans
+    def wrap2(self, prim, params, a, b, ans, ma, mb):
+        rules = prim.jvps
+        if (type(ans) is float and not self.batch and type(rules) is tuple
+                and len(rules) == 2 and None not in rules):
+            # scalar code: float tangents, no broadcasting to handle
+            if dispatch._counting:
+                prim.n_jvp += (ma is not None) + (mb is not None)
+            out = None if ma is None else rules[0](ma._tangent, ans, a, b, **params)
+            if mb is not None:
+                c = rules[1](mb._tangent, ans, a, b, **params)
+                out = c if out is None else (out + c if type(out) is float and type(c) is float
+                                             else bind(_add, out, c))
+            return Dual(ans, out, self)
+        return self.wrap(prim, params, [a, b], ans, [ma, mb])
+
+    def wrap(self, prim, params, primals, ans, mine):
         tangents = [None if b is None else b._tangent for b in mine]
         if prim.jvp_joint is not None:
             return Dual(ans, self._joint(prim, primals, tangents, ans, params), self)

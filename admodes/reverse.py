@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dispatch
-from .dispatch import Box, Level, apply_below, bind
+from .dispatch import Box, Level, bind
 from .forward import ndim_of, shape_of
 
 __all__ = ["Var", "ReverseLevel", "backward", "unbroadcast"]
@@ -49,22 +49,20 @@ class ReverseLevel(Level):
         self.tape.append(None)
         return Var(x, self, len(self.tape) - 1)
 
-    def process(self, prim, args, params):
-        ans, primals, mine = apply_below(self, prim, args, params)
-        if mine is None or prim.nondiff:
-            return ans
-        if len(mine) == 2:
-            a, b = mine
-            parents = [None if a is None else a._idx, None if b is None else b._idx]
-        else:
-            parents = [None if b is None else b._idx for b in mine]
+    def wrap2(self, prim, params, a, b, ans, ma, mb):
+        if type(ans) is float and (prim.vjps is not None or prim.vjp_joint is not None):
+            # scalar code: no residuals to drop, so record straight away
+            tape = self.tape
+            tape.append((prim, params, [a, b], ans,
+                         [None if ma is None else ma._idx, None if mb is None else mb._idx]))
+            return Var(ans, self, len(tape) - 1)
+        return self.wrap(prim, params, [a, b], ans, [ma, mb])
+
+    def wrap(self, prim, params, primals, ans, mine):
+        parents = [None if m is None else m._idx for m in mine]
         if prim.vjps is None and prim.vjp_joint is None:
             raise _missing_rule(prim)
         saved_ans = ans
-        if type(ans) is float:  # scalar code: no arrays to drop
-            tape = self.tape
-            tape.append((prim, params, primals, ans, parents))
-            return Var(ans, self, len(tape) - 1)
         keep, keep_ans = prim.keep, prim.keep_ans
         if prim.needs is not None:
             keep = frozenset().union(*[n for n, p in zip(prim.needs, parents) if p is not None])
@@ -101,6 +99,10 @@ def placeholder(x):
             _PLACEHOLDERS.clear()
         _PLACEHOLDERS[key] = ph
     return ph
+
+
+def _raise_missing(prim, i):
+    raise _missing_rule(prim, i)
 
 
 def _missing_rule(prim, i=None):
@@ -162,6 +164,18 @@ def backward(tape, seeds, leaves):
             continue
         prim, params, primals, ans, parents = entry
         rules = prim.vjps
+        if type(g) is float and type(rules) is tuple and not counting:
+            # scalar code: float cotangents, nothing to un-broadcast or scatter
+            for i, p in enumerate(parents):
+                if p is not None:
+                    c = (rules[i] or _raise_missing(prim, i))(g, ans, *primals, **params)
+                    prev = cts[p]
+                    if prev is None or c is None:
+                        cts[p] = c if prev is None else prev
+                    else:
+                        cts[p] = prev + c if type(prev) is float and type(c) is float \
+                            else bind(add, prev, c)
+            continue
         elementwise = prim.elementwise and len(primals) > 1 and type(g) is not float
         joint = None
         if prim.vjp_joint is not None:
