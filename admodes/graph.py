@@ -677,12 +677,15 @@ class Graph:
                         self._check(guards, v)
                 return vals
             for node, prim, impl, params, slots, guards in self._plan:
-                if len(slots) == 1:
-                    v = impl(vals[slots[0]], **params)
-                elif len(slots) == 2:
-                    v = impl(vals[slots[0]], vals[slots[1]], **params)
-                else:
+                if params:
                     v = impl(*[vals[j] for j in slots], **params)
+                elif len(slots) == 2:
+                    a, b = slots
+                    v = impl(vals[a], vals[b])
+                elif len(slots) == 1:
+                    v = impl(vals[slots[0]])
+                else:
+                    v = impl(*[vals[j] for j in slots])
                 vals[node] = v
                 if guards:
                     self._check(guards, v)
