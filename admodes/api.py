@@ -160,6 +160,8 @@ def _finish(ct, like):
     dt = like.dtype if type(like) is np.ndarray else np.asarray(value(like)).dtype
     if ct.dtype != dt and dt.kind == "f":
         ct = ct.astype(dt)
+    elif not ct.flags.writeable:  # a broadcast view (constant cotangent): the caller's own
+        ct = ct.copy()
     return ct
 
 

@@ -24,6 +24,30 @@ def _positive(lo=0.2, hi=2.0):
     return _reals(1, lo, hi)
 
 
+# Cotangents often start as a broadcast constant (the VJP of sum or mean is a zero-stride
+# view of one number).  An elementwise op on such views is computed on the one number and
+# broadcast again, so a chain of rules over it costs no full-size passes.
+_CONSTANT_MIN_SIZE = 1024
+
+
+def _constant(x):
+    """The single value of a large zero-stride (broadcast) array, else None."""
+    if type(x) is np.ndarray and x.size >= _CONSTANT_MIN_SIZE and not any(x.strides):
+        return x.reshape(-1)[:1]
+    return None
+
+
+def _on_constants(npfn, x, y):
+    cx, cy = _constant(x), _constant(y)
+    if cx is None and cy is None:
+        return npfn(x, y)
+    out = npfn(x if cx is None else cx[0], y if cy is None else cy[0])
+    shape = np.broadcast_shapes(np.shape(x), np.shape(y))
+    if np.shape(out) != shape:  # no full-size operand: the result stays a broadcast view
+        return np.broadcast_to(out, shape)
+    return out
+
+
 def _scalar_or(npfn, mathfn):
     """Use ``math`` on Python floats: they stay Python floats (no numpy scalar cost)."""
     def impl(x):
@@ -32,6 +56,9 @@ def _scalar_or(npfn, mathfn):
                 return mathfn(x)
             except (ValueError, OverflowError):
                 pass
+        c = _constant(x)
+        if c is not None:
+            return np.broadcast_to(npfn(c[0]), x.shape)
         return npfn(x)
     impl.__name__ = npfn.__name__
     return impl
@@ -55,9 +82,10 @@ def _binary(name, npfn, jvps, vjps, pyop=None, **markers):
         def impl(x, y):
             if type(x) is float and type(y) is float:
                 return pyop(x, y)
-            return npfn(x, y)
+            return _on_constants(npfn, x, y)
     else:
-        impl = npfn
+        def impl(x, y):
+            return _on_constants(npfn, x, y)
     prim = register(name, impl, jvps, vjps, elementwise=True, **markers)
 
     if pyop is not None:
@@ -171,7 +199,7 @@ def multiply_or_square(x, y):
         return square(x)
     return bind(multiply.primitive, x, y)
 
-square = _unary("square", np.square, lambda c, ans, x: multiply(c, multiply(2.0, x)),
+square = _unary("square", np.square, lambda c, ans, x: multiply(multiply(c, 2.0), x),
                 mathfn=lambda x: x * x, domain=_reals(), keep=(0,), keep_ans=False)
 sqrt = _unary("sqrt", np.sqrt, lambda c, ans, x: divide(multiply(c, 0.5), ans),
               mathfn=math.sqrt, domain=_positive(), keep=())
