@@ -54,41 +54,44 @@ class Level:
     def process(self, prim, args, params):
         """Apply ``prim`` to ``args`` that hold boxes of this level: unbox them, apply
         the primitive one level down, and let the mode box the answer (:meth:`wrap`).
-
-        Binary primitives take an unrolled path: they are most of scalar code, which
-        pays this per operation."""
+        Binary primitives go to :meth:`process2`."""
         if len(args) == 2:
-            a, b = args
-            ma = mb = None
-            deeper = False  # boxes of outer levels remain: bind again, else evaluate
-            if isinstance(a, Box):
-                if a._level is self:
-                    ma, a = a, a._primal
-                    deeper = isinstance(a, Box)
-                else:
-                    deeper = True
-            if isinstance(b, Box):
-                if b._level is self:
-                    mb, b = b, b._primal
-                    deeper = deeper or isinstance(b, Box)
-                else:
-                    deeper = True
-            if deeper:
-                ans = bind(prim, a, b, **params)
-            else:
-                if _counting:
-                    prim.n_impl += 1
-                try:
-                    ans = prim.impl(a, b, **params)
-                except (ValueError, TypeError, IndexError) as e:
-                    raise _annotate(e, prim, (a, b)) from e
-            if (ma is None and mb is None) or prim.nondiff:
-                return ans
-            return self.wrap2(prim, params, a, b, ans, ma, mb)
+            return self.process2(prim, args[0], args[1], params)
         ans, primals, mine = apply_below(self, prim, args, params)
         if mine is None or prim.nondiff:
             return ans
         return self.wrap(prim, params, primals, ans, mine)
+
+    def process2(self, prim, a, b, params):
+        """:meth:`process` for a binary primitive, unrolled: binary primitives are most
+        of scalar code, which pays this per operation (operators reach it directly
+        through :func:`bind2`).  A level that overrides ``process`` overrides this too."""
+        ma = mb = None
+        deeper = False  # boxes of outer levels remain: bind again, else evaluate
+        if isinstance(a, Box):
+            if a._level is self:
+                ma, a = a, a._primal
+                deeper = isinstance(a, Box)
+            else:
+                deeper = True
+        if isinstance(b, Box):
+            if b._level is self:
+                mb, b = b, b._primal
+                deeper = deeper or isinstance(b, Box)
+            else:
+                deeper = True
+        if deeper:
+            ans = bind(prim, a, b, **params)
+        else:
+            if _counting:
+                prim.n_impl += 1
+            try:
+                ans = prim.impl(a, b, **params) if params else prim.impl(a, b)
+            except (ValueError, TypeError, IndexError) as e:
+                raise _annotate(e, prim, (a, b)) from e
+        if (ma is None and mb is None) or prim.nondiff:
+            return ans
+        return self.wrap2(prim, params, a, b, ans, ma, mb)
 
     def wrap(self, prim, params, primals, ans, mine):  # pragma: no cover - abstract
         """Box ``ans``: ``mine[i]`` is this level's box at argument ``i`` (or None)."""
@@ -169,7 +172,7 @@ def bind2(prim, x, y):
         return evaluate(prim, (x, y), _NO_PARAMS)
     if not top.alive:
         raise top.escaped(prim)
-    return top.process(prim, (x, y), _NO_PARAMS)
+    return top.process2(prim, x, y, _NO_PARAMS)
 
 
 def evaluate(prim, args, params):

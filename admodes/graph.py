@@ -320,6 +320,9 @@ class _TraceLevel(Level):
             x = x.copy()  # a fresh object: only ad.value(x) can return it
         return self._add(None, (), (), {}, x, name)
 
+    def process2(self, prim, a, b, params):
+        return self.process(prim, (a, b), params)
+
     def process(self, prim, args, params):
         refs, primals, stopped = [], [], []
         for i, a in enumerate(args):

@@ -153,7 +153,14 @@ class _Tape(ReverseLevel):
     def process(self, prim, args, params):
         if self.released or not _grad_enabled():
             return self._untracked(prim, args, params)
-        out = ReverseLevel.process(self, prim, args, params)
+        return self._relabel(ReverseLevel.process(self, prim, args, params))
+
+    def process2(self, prim, a, b, params):
+        if self.released or not _grad_enabled():
+            return self._untracked(prim, (a, b), params)
+        return self._relabel(ReverseLevel.process2(self, prim, a, b, params))
+
+    def _relabel(self, out):
         if type(out) is Var and out._level is self:
             out.__class__ = Variable  # same slots: a cheap re-labelling
         return out

@@ -53,8 +53,8 @@ class ReverseLevel(Level):
         if type(ans) is float and (prim.vjps is not None or prim.vjp_joint is not None):
             # scalar code: no residuals to drop, so record straight away
             tape = self.tape
-            tape.append((prim, params, [a, b], ans,
-                         [None if ma is None else ma._idx, None if mb is None else mb._idx]))
+            tape.append((prim, params, (a, b), ans,
+                         (None if ma is None else ma._idx, None if mb is None else mb._idx)))
             return Var(ans, self, len(tape) - 1)
         return self.wrap(prim, params, [a, b], ans, [ma, mb])
 
@@ -168,7 +168,8 @@ def backward(tape, seeds, leaves):
             # scalar code: float cotangents, nothing to un-broadcast or scatter
             for i, p in enumerate(parents):
                 if p is not None:
-                    c = (rules[i] or _raise_missing(prim, i))(g, ans, *primals, **params)
+                    rule = rules[i] or _raise_missing(prim, i)
+                    c = rule(g, ans, *primals, **params) if params else rule(g, ans, *primals)
                     prev = cts[p]
                     if prev is None or c is None:
                         cts[p] = c if prev is None else prev
