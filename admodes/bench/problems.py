@@ -154,21 +154,21 @@ def spiral_init(hidden=100, d_in=2, classes=3, seed=0):
             0.01 * rng.normal(size=(hidden, classes)), np.zeros(classes)]
 
 
-def spiral_loss(params, X, Y, reg=1e-3):
-    """Softmax cross-entropy of the 2-layer ReLU net plus L2 on the weights."""
+def spiral_loss(params, X, labels, reg=1e-3):
+    """Softmax cross-entropy (``ad.nn.cross_entropy``: integer labels, as in the case
+    study, or one-hot targets) of the 2-layer ReLU net plus L2 on the weights."""
     W1, b1, W2, b2 = params
     h = anp.relu(X @ W1 + b1)
     z = h @ W2 + b2
-    data = (anp.sum(anp.logsumexp(z, axis=1)) - anp.sum(z * Y)) / X.shape[0]
-    return data + 0.5 * reg * (anp.sum(W1 * W1) + anp.sum(W2 * W2))
+    return ad.nn.cross_entropy(z, labels) + 0.5 * reg * (anp.sum(W1 * W1) + anp.sum(W2 * W2))
 
 
 _spiral_grad = ad.value_and_grad(spiral_loss)
 
 
-def spiral_step(params, X, Y, lr=1.0, reg=1e-3):
+def spiral_step(params, X, labels, lr=1.0, reg=1e-3):
     """One SGD step with admodes' reverse-mode gradient; returns ``(loss, params)``."""
-    loss, grads = _spiral_grad(params, X, Y, reg)
+    loss, grads = _spiral_grad(params, X, labels, reg)
     return loss, [p - lr * g for p, g in zip(params, grads)]
 
 
