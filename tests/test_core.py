@@ -82,6 +82,9 @@ def test_jacobians_agree_on_composites(rng):
 def test_jacobian_picks_mode_from_shapes():
     assert ad.api.choose_mode(3, 100) == "forward"
     assert ad.api.choose_mode(100, 3) == "reverse"
+    assert ad.api.choose_mode(500, 500) == "reverse"   # the diagonal: a forward pass costs more
+    assert ad.api.choose_mode(4, 16) == "reverse"      # tiny widths: overhead, not width, decides
+    assert ad.api.choose_mode(16, 1024) == "forward"
 
 
 def test_pytrees_in_and_out(rng):
