@@ -1103,7 +1103,7 @@ def main(argv=None):
                     "(markdown, PNG plots, results.json).")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", dest="mode", action="store_const", const="quick",
-                      help="small sweep, about two minutes on 2 cores (default)")
+                      help="small sweep, under a minute on 2 cores (default)")
     size.add_argument("--full", dest="mode", action="store_const", const="full",
                       help="larger sizes and more repeats")
     parser.add_argument("--out", default="reports", help="output folder (default: reports)")
