@@ -140,6 +140,15 @@ def backward(tape, seeds, leaves):
     """
     if not seeds:
         return {}
+    state = _sweeping
+    state.depth = getattr(state, "depth", 0) + 1
+    try:
+        return _sweep(tape, seeds, leaves)
+    finally:
+        state.depth -= 1
+
+
+def _sweep(tape, seeds, leaves):
     start = max(seeds)
     cts = [None] * (start + 1)
     for k, g in seeds.items():
@@ -226,8 +235,9 @@ def backward(tape, seeds, leaves):
 
 
 _sum = _reshape = _add = None
+_sweeping = None  # admodes.ops.elementwise._sweeping, installed with the ops
 
 
-def _install(sum_, reshape, add):
-    global _sum, _reshape, _add
-    _sum, _reshape, _add = sum_, reshape, add
+def _install(sum_, reshape, add, sweeping):
+    global _sum, _reshape, _add, _sweeping
+    _sum, _reshape, _add, _sweeping = sum_, reshape, add, sweeping

@@ -436,3 +436,16 @@ def test_square_and_power_shortcuts_keep_values_and_gradients():
         np.testing.assert_allclose(ad.grad(lambda v: v ** 3.0, mode=mode)(2.0), 12.0)
     # a zero exponent keeps the masked rule: slope 0 at 0 ** 0
     assert ad.grad(lambda v: v ** 0.0)(0.0) == 0.0
+
+
+def test_broadcast_constants_fold_only_inside_sweeps():
+    view = np.broadcast_to(np.float64(2.0), (5000,))
+    out = anp.multiply(view, 3.0)  # plain use: a fresh, writable array, as numpy gives
+    assert out.flags.writeable and out.strides != (0,)
+    out[0] = 1.0
+    # Inside a reverse sweep the cotangent of a sum is such a view; folding it must not
+    # change the gradient, and the gradient handed back is writable.
+    x = np.linspace(-1.0, 1.0, 5000)
+    g = ad.grad(lambda v: anp.sum(100.0 * (v * v) + anp.exp(v)))(x)
+    np.testing.assert_allclose(g, 200.0 * x + np.exp(x))
+    assert g.flags.writeable

@@ -8,4 +8,4 @@ from . import elementwise, linalg, reductions, shape  # noqa: F401  (registers)
 forward._install(shape.reshape.primitive, elementwise.add.primitive,
                  shape.broadcast_to.primitive)
 reverse._install(reductions.sum.primitive, shape.reshape.primitive,
-                 elementwise.add.primitive)
+                 elementwise.add.primitive, elementwise._sweeping)

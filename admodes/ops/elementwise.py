@@ -4,6 +4,7 @@ un-broadcast cotangents, so these rules are written as if all shapes matched."""
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 
@@ -28,11 +29,15 @@ def _positive(lo=0.2, hi=2.0):
 # view of one number).  An elementwise op on such views is computed on the one number and
 # broadcast again, so a chain of rules over it costs no full-size passes.
 _CONSTANT_MIN_SIZE = 1024
+_sweeping = threading.local()  # .depth > 0 while this thread runs a reverse sweep
 
 
 def _constant(x):
-    """The single value of a large zero-stride (broadcast) array, else None."""
-    if type(x) is np.ndarray and x.size >= _CONSTANT_MIN_SIZE and not any(x.strides):
+    """The single value of a large zero-stride (broadcast) array, else None.  Only during
+    a reverse sweep: elsewhere an op's result must be a fresh, writable array, as numpy's
+    would be, while the sweep only ever reads its cotangents."""
+    if (type(x) is np.ndarray and x.size >= _CONSTANT_MIN_SIZE and not any(x.strides)
+            and getattr(_sweeping, "depth", 0)):
         return x.reshape(-1)[:1]
     return None
 
