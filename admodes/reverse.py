@@ -63,16 +63,25 @@ class ReverseLevel(Level):
         if prim.vjps is None and prim.vjp_joint is None:
             raise _missing_rule(prim)
         saved_ans = ans
-        keep, keep_ans = prim.keep, prim.keep_ans
-        if prim.needs is not None:
-            keep = frozenset().union(*[n for n, p in zip(prim.needs, parents) if p is not None])
-            keep_ans = -1 in keep
-        if keep is not None:
-            for i, p in enumerate(primals):
-                if i not in keep and type(p) is np.ndarray and p.size >= PLACEHOLDER_MIN_SIZE:
-                    primals[i] = placeholder(p)
-        if not keep_ans and type(ans) is np.ndarray and ans.size >= PLACEHOLDER_MIN_SIZE:
-            saved_ans = placeholder(ans)
+        big = PLACEHOLDER_MIN_SIZE
+        large = type(ans) is np.ndarray and ans.size >= big
+        if not large:
+            for p in primals:
+                if type(p) is np.ndarray and p.size >= big:
+                    large = True
+                    break
+        if large:  # residuals worth dropping
+            keep, keep_ans = prim.keep, prim.keep_ans
+            if prim.needs is not None:
+                keep = frozenset().union(*[n for n, p in zip(prim.needs, parents)
+                                           if p is not None])
+                keep_ans = -1 in keep
+            if keep is not None:
+                for i, p in enumerate(primals):
+                    if i not in keep and type(p) is np.ndarray and p.size >= big:
+                        primals[i] = placeholder(p)
+            if not keep_ans and type(ans) is np.ndarray and ans.size >= big:
+                saved_ans = placeholder(ans)
         tape = self.tape
         tape.append((prim, params, primals, saved_ans, parents))
         return Var(ans, self, len(tape) - 1)
@@ -141,7 +150,7 @@ def backward(tape, seeds, leaves):
     if not seeds:
         return {}
     state = _sweeping
-    state.depth = getattr(state, "depth", 0) + 1
+    state.depth += 1
     try:
         return _sweep(tape, seeds, leaves)
     finally:
@@ -217,7 +226,9 @@ def _sweep(tape, seeds, leaves):
             if c is None:
                 continue
             if elementwise:
-                c = unbroadcast(c, shape_of(primals[i]), ndim_of(g) - ndim_of(ans))
+                ps = shape_of(primals[i])
+                if type(c) is not ndarray or c.shape != ps:
+                    c = unbroadcast(c, ps, ndim_of(g) - ndim_of(ans))
             if prev is None:
                 cts[p] = c
                 if prim.vjp_into is not None and type(c) is ndarray:

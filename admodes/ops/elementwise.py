@@ -29,20 +29,27 @@ def _positive(lo=0.2, hi=2.0):
 # view of one number).  An elementwise op on such views is computed on the one number and
 # broadcast again, so a chain of rules over it costs no full-size passes.
 _CONSTANT_MIN_SIZE = 1024
-_sweeping = threading.local()  # .depth > 0 while this thread runs a reverse sweep
+
+
+class _Sweeping(threading.local):
+    depth = 0  # > 0 while this thread runs a reverse sweep
+
+
+_sweeping = _Sweeping()
 
 
 def _constant(x):
-    """The single value of a large zero-stride (broadcast) array, else None.  Only during
-    a reverse sweep: elsewhere an op's result must be a fresh, writable array, as numpy's
-    would be, while the sweep only ever reads its cotangents."""
-    if (type(x) is np.ndarray and x.size >= _CONSTANT_MIN_SIZE and not any(x.strides)
-            and getattr(_sweeping, "depth", 0)):
+    """The single value of a large zero-stride (broadcast) array, else None.  Used only
+    during a reverse sweep: elsewhere an op's result must be a fresh, writable array, as
+    numpy's would be, while the sweep only ever reads its cotangents."""
+    if type(x) is np.ndarray and x.size >= _CONSTANT_MIN_SIZE and not any(x.strides):
         return x.reshape(-1)[:1]
     return None
 
 
 def _on_constants(npfn, x, y):
+    if not _sweeping.depth:
+        return npfn(x, y)
     cx, cy = _constant(x), _constant(y)
     if cx is None and cy is None:
         return npfn(x, y)
@@ -61,9 +68,10 @@ def _scalar_or(npfn, mathfn):
                 return mathfn(x)
             except (ValueError, OverflowError):
                 pass
-        c = _constant(x)
-        if c is not None:
-            return np.broadcast_to(npfn(c[0]), x.shape)
+        if _sweeping.depth:
+            c = _constant(x)
+            if c is not None:
+                return np.broadcast_to(npfn(c[0]), x.shape)
         return npfn(x)
     impl.__name__ = npfn.__name__
     return impl
