@@ -272,7 +272,3 @@ def counting():
         yield snapshot
     finally:
         _counting = previous
-
-
-def is_counting():
-    return _counting

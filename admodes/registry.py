@@ -60,9 +60,6 @@ class _Variadic:
             self._cache[i] = rule
         return rule
 
-    def __len__(self):  # pragma: no cover - informational
-        return -1
-
 
 def variadic(fn):
     """Mark ``fn(i, c, ans, *primals, **params)`` as the rule for every argument ``i``."""
