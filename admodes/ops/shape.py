@@ -71,6 +71,21 @@ reshape.primitive = _reshape
 
 
 def _broadcast_to_impl(x, shape):
+    # A read-only zero-stride view, built directly for contiguous arrays (numpy's
+    # broadcast_to goes through nditer: several microseconds per call on small arrays).
+    if type(x) is np.ndarray and x.flags.c_contiguous and x.ndim <= len(shape):
+        pad = len(shape) - x.ndim
+        strides = [0] * pad
+        for n, st, want in zip(x.shape, x.strides, shape[pad:]):
+            if n == want:
+                strides.append(st)
+            elif n == 1:
+                strides.append(0)
+            else:
+                return np.broadcast_to(x, shape)  # numpy's own error message
+        out = np.ndarray(shape, x.dtype, buffer=x, strides=tuple(strides))
+        out.flags.writeable = False
+        return out
     return np.broadcast_to(x, shape)
 
 
@@ -109,7 +124,7 @@ broadcast_to.primitive = _broadcast_to
 
 
 def _transpose_impl(x, axes):
-    return np.transpose(x, axes)
+    return x.transpose(axes) if type(x) is np.ndarray else np.transpose(x, axes)
 
 
 def _batched_axes(axes, nb):
@@ -152,8 +167,10 @@ def swapaxes(x, axis1, axis2):
     nd = ndim_of(x)
     axes = list(range(nd))
     a1, a2 = axis1 % nd, axis2 % nd
+    if a1 == a2:
+        return x
     axes[a1], axes[a2] = axes[a2], axes[a1]
-    return transpose(x, axes)
+    return bind(_transpose, x, axes=tuple(axes))
 
 
 def moveaxis(x, source, destination):
