@@ -428,14 +428,17 @@ def sigmoid(x):
 
 
 def _relu_rule(c, ans, x):
-    return multiply(c, greater(x, 0.0))  # a constant 0/1 mask: relu'(0) = 0
+    # A constant 0/1 mask, relu'(0) = 0.  Read from the output (relu(x) > 0 exactly where
+    # x > 0), so the tape keeps the output, which the next layer keeps anyway, and the
+    # pre-activation can be freed at once.
+    return multiply(c, greater(ans, 0.0))
 
 
 # relu is a primitive rather than a composite for speed: the composite
 # ``where(x > 0, x, 0)`` costs two extra full passes per layer (np.where is about twice
 # as slow as np.maximum), which is a measurable share of an MLP's gradient.
 _relu = register("relu", lambda x: np.maximum(x, 0.0), (_relu_rule,), (_relu_rule,),
-                 elementwise=True, analytic=False, keep=(0,), keep_ans=False,
+                 elementwise=True, analytic=False, keep=(), keep_ans=True,
                  domain=lambda rng: [([_avoid_kinks(rng, (2, 3))], {})])
 
 
