@@ -188,14 +188,14 @@ def _record(fun, args, kwargs, argnums, fname):
     return level, inputs, [b._idx for b in boxed], out_leaves, out_td
 
 
-def _sweep(level, leaf_ids, out_leaves, cts):
+def _sweep(level, leaf_ids, out_leaves, cts, consume=False):
     seeds = {}
     for o, ct in zip(out_leaves, cts):
         if ct is None or not (isinstance(o, Var) and o._level is level):
             continue
         prev = seeds.get(o._idx)
         seeds[o._idx] = ct if prev is None else prev + ct
-    got = backward(level.tape, seeds, leaf_ids)
+    got = backward(level.tape, seeds, leaf_ids, consume)
     return [got.get(i) for i in leaf_ids]
 
 
@@ -225,7 +225,7 @@ def value_and_grad(fun, argnums=0, *, mode="reverse", chunk_size=None):
         if mode == "reverse":
             level, inputs, ids, outs, td = _record(fun, args, kwargs, nums, "grad")
             out = _scalar_output(outs, td, "grad")
-            cts = _sweep(level, ids, [out], [1.0])
+            cts = _sweep(level, ids, [out], [1.0], consume=True)  # one sweep: free as we go
             ans = _unbox(out, level)
         else:
             ans, cts, inputs = _forward_grad(fun, args, kwargs, nums, chunk_size)

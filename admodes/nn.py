@@ -267,7 +267,9 @@ class Variable(Var):
                              f"value has shape {shape}")
         idx = self._idx
         leaves = list(tape.leaves.values())
-        got = backward(tape.tape, {idx: grad}, [i for i, _ in leaves])
+        # without retain_graph the tape is released after this sweep: free it as we go
+        got = backward(tape.tape, {idx: grad}, [i for i, _ in leaves],
+                       consume=not retain_graph)
         for i, p in leaves:
             g = got.get(i)
             if g is None:

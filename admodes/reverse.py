@@ -136,11 +136,13 @@ def unbroadcast(c, shape, nb):
     return bind(_reshape, c, shape=cs[:nb] + tuple(shape))
 
 
-def backward(tape, seeds, leaves):
+def backward(tape, seeds, leaves, consume=False):
     """Sweep ``tape`` backwards from ``seeds`` (``{entry: cotangent}``).
 
     Returns ``{leaf entry: cotangent}`` for the requested ``leaves`` (missing means
-    zero).  The tape is not modified, so it can be swept again.
+    zero).  The tape is not modified, so it can be swept again, unless ``consume``:
+    then each entry is dropped once swept, so its residuals are freed during the sweep
+    (a single-use gradient needs them no longer, and their memory is reused at once).
 
     Fan-out contributions are summed.  The sum is done in place when the running total
     is an array this sweep allocated and nobody else holds (tracked by ``owned``); a
@@ -152,12 +154,12 @@ def backward(tape, seeds, leaves):
     state = _sweeping
     state.depth += 1
     try:
-        return _sweep(tape, seeds, leaves)
+        return _sweep(tape, seeds, leaves, consume)
     finally:
         state.depth -= 1
 
 
-def _sweep(tape, seeds, leaves):
+def _sweep(tape, seeds, leaves, consume):
     start = max(seeds)
     cts = [None] * (start + 1)
     for k, g in seeds.items():
@@ -181,6 +183,8 @@ def _sweep(tape, seeds, leaves):
                 out[idx] = g
             continue
         prim, params, primals, ans, parents = entry
+        if consume:
+            tape[idx] = _SWEPT
         rules = prim.vjps
         if type(g) is float and type(rules) is tuple and not counting:
             # scalar code: float cotangents, nothing to un-broadcast or scatter
@@ -245,6 +249,7 @@ def _sweep(tape, seeds, leaves):
     return out
 
 
+_SWEPT = ()  # a consumed entry (never looked at again by the sweep that consumed it)
 _sum = _reshape = _add = None
 _sweeping = None  # admodes.ops.elementwise._sweeping, installed with the ops
 
