@@ -55,8 +55,16 @@ class Level:
         """Apply ``prim`` to ``args`` that hold boxes of this level: unbox them, apply
         the primitive one level down, and let the mode box the answer (:meth:`wrap`).
         Binary primitives go to :meth:`process2`."""
-        if len(args) == 2:
+        n = len(args)
+        if n == 2:
             return self.process2(prim, args[0], args[1], params)
+        if n == 1 and args[0]._level is self:  # unary: bind only calls us with a box here
+            box = args[0]
+            p = box._primal
+            ans = bind(prim, p, **params) if isinstance(p, Box) else evaluate(prim, (p,), params)
+            if prim.nondiff:
+                return ans
+            return self.wrap(prim, params, [p], ans, [box])
         ans, primals, mine = apply_below(self, prim, args, params)
         if mine is None or prim.nondiff:
             return ans
@@ -195,13 +203,6 @@ def apply_below(level, prim, args, params):
     (:meth:`Level.process` unrolls the binary case of the same logic.)
     """
     deeper = False
-    if len(args) == 1:
-        (a,) = args
-        if isinstance(a, Box) and a._level is level:
-            primals = [a._primal]
-            if isinstance(primals[0], Box):
-                return bind(prim, *primals, **params), primals, [a]
-            return evaluate(prim, primals, params), primals, [a]
     primals = list(args)
     mine = None
     for i, a in enumerate(args):
