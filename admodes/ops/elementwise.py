@@ -48,8 +48,6 @@ def _constant(x):
 
 
 def _on_constants(npfn, x, y):
-    if not _sweeping.depth:
-        return npfn(x, y)
     cx, cy = _constant(x), _constant(y)
     if cx is None and cy is None:
         return npfn(x, y)
@@ -95,10 +93,10 @@ def _binary(name, npfn, jvps, vjps, pyop=None, **markers):
         def impl(x, y):
             if type(x) is float and type(y) is float:
                 return pyop(x, y)
-            return _on_constants(npfn, x, y)
+            return _on_constants(npfn, x, y) if _sweeping.depth else npfn(x, y)
     else:
         def impl(x, y):
-            return _on_constants(npfn, x, y)
+            return _on_constants(npfn, x, y) if _sweeping.depth else npfn(x, y)
     prim = register(name, impl, jvps, vjps, elementwise=True, **markers)
 
     if pyop is not None:
