@@ -417,21 +417,45 @@ def _forward_grad(fun, args, kwargs, nums, chunk_size):
             out = _scalar_output(outs, td, "grad")
             cts.append(tans[0])
         return out, cts, inputs
-    rows = []
-    ans = None
-    for s, e in _chunks(n, max(inputs.sizes, default=1), chunk_size):
-        ts = _seed(inputs.shapes, inputs.sizes, s, e)
-        outs, td, tans, _ = _push(fun, inputs, ts, kwargs, True, "grad")
-        ans = _scalar_output(outs, td, "grad")
-        rows.append(tans[0] if tans[0] is not None else np.zeros(e - s))
-    from .ops.shape import concatenate, reshape
-    full = rows[0] if len(rows) == 1 else concatenate(rows, axis=0)
-    cts = []
+    outs, td, cols = _forward_columns(fun, inputs, kwargs, chunk_size, "grad")
+    ans = _scalar_output(outs, td, "grad")
+    return ans, _split_rows(cols[0], inputs.shapes, inputs.sizes, ()), inputs
+
+
+def _forward_columns(fun, inputs, kwargs, chunk_size, fname):
+    """Push every input direction forward, a chunk of directions per pass.
+
+    Returns ``(out leaves, out tree, cols)``: ``cols[k]`` stacks the tangents of output
+    leaf ``k`` for all ``n`` directions, shape ``(n,) + out_shape``."""
+    n = sum(inputs.sizes)
+    chunks = []
+    outs = td = None
+    for s, e in _chunks(max(n, 1), max(inputs.sizes, default=1), chunk_size):
+        ts = _seed(inputs.shapes, inputs.sizes, s, e) if n else [None] * len(inputs.leaves)
+        outs, td, tans, _ = _push(fun, inputs, ts, kwargs, True, fname)
+        chunks.append([t if t is not None else np.zeros((e - s,) + shape_of(o))
+                       for t, o in zip(tans, outs)])
+    cols = [_stack_rows([c[k] for c in chunks], n, shape_of(o)) for k, o in enumerate(outs)]
+    return outs, td, cols
+
+
+def _stack_rows(parts, n, tail):
+    """Chunks of rows, each ``(rows,) + tail``, as one ``(n,) + tail`` array."""
+    from .ops.shape import concatenate
+    if not n:
+        return np.zeros((0,) + tuple(tail))
+    return parts[0] if len(parts) == 1 else concatenate(parts, axis=0)
+
+
+def _split_rows(full, shapes, sizes, tail):
+    """The rows of ``full`` split per leaf: leaf j's rows reshaped to ``shapes[j] + tail``."""
+    from .ops.shape import reshape
+    out = []
     off = 0
-    for shape, size in zip(inputs.shapes, inputs.sizes):
-        cts.append(reshape(full[off:off + size], shape))
+    for shape, size in zip(shapes, sizes):
+        out.append(reshape(full[off:off + size], tuple(shape) + tuple(tail)))
         off += size
-    return ans, cts, inputs
+    return out
 
 
 # ---------------------------------------------------------------- Jacobians -----------
@@ -459,29 +483,11 @@ def _jac_assemble(rows_per_out, out_shapes, inputs, single, out_td, in_major):
 
 
 def _jacfwd_impl(fun, args, kwargs, nums, single, chunk_size, fname):
-    from .ops.shape import concatenate, reshape
     inputs = _Args(args, nums, fname)
-    n = sum(inputs.sizes)
-    chunks = []
-    outs = td = None
-    for s, e in _chunks(max(n, 1), max(inputs.sizes, default=1), chunk_size):
-        ts = _seed(inputs.shapes, inputs.sizes, s, e) if n else [None] * len(inputs.leaves)
-        outs, td, tans, _ = _push(fun, inputs, ts, kwargs, True, fname)
-        chunks.append([t if t is not None else np.zeros((e - s,) + shape_of(o))
-                       for t, o in zip(tans, outs)])
+    outs, td, cols = _forward_columns(fun, inputs, kwargs, chunk_size, fname)
     out_shapes = [shape_of(o) for o in outs]
-    blocks = []
-    for k, oshape in enumerate(out_shapes):
-        col = [c[k] for c in chunks]
-        full = col[0] if len(col) == 1 else concatenate(col, axis=0)
-        if not n:
-            full = np.zeros((0,) + oshape)
-        per_in = []
-        off = 0
-        for shape, size in zip(inputs.shapes, inputs.sizes):
-            per_in.append(reshape(full[off:off + size], tuple(shape) + oshape))
-            off += size
-        blocks.append(per_in)
+    blocks = [_split_rows(col, inputs.shapes, inputs.sizes, oshape)
+              for col, oshape in zip(cols, out_shapes)]
     return _jac_assemble(blocks, out_shapes, inputs, single, td, in_major=True)
 
 
@@ -492,7 +498,6 @@ def _jacrev_by_rows(sweep, inputs, out_shapes, out_td, single, chunk_size):
     the chunk has no row of that leaf), and returns the cotangents of the input leaves
     (None for zero), each with the chunk's leading batch axis.  Shared by ``jacrev``
     (sweeping a tape) and ``Graph.jacobian`` (sweeping a static graph)."""
-    from .ops.shape import concatenate, reshape
     out_sizes = [math.prod(s) for s in out_shapes]
     m = sum(out_sizes)
     per_leaf = [[] for _ in inputs.leaves]
@@ -500,15 +505,10 @@ def _jacrev_by_rows(sweep, inputs, out_shapes, out_td, single, chunk_size):
         seeds = _seed(out_shapes, out_sizes, s, e) if m else [None] * len(out_shapes)
         for j, (g, shape) in enumerate(zip(sweep(seeds), inputs.shapes)):
             per_leaf[j].append(g if g is not None else np.zeros((e - s,) + tuple(shape)))
-    blocks = [[None] * len(inputs.leaves) for _ in out_shapes]
-    for j, shape in enumerate(inputs.shapes):
-        full = per_leaf[j][0] if len(per_leaf[j]) == 1 else concatenate(per_leaf[j], axis=0)
-        if not m:
-            full = np.zeros((0,) + tuple(shape))
-        off = 0
-        for k, (oshape, osize) in enumerate(zip(out_shapes, out_sizes)):
-            blocks[k][j] = reshape(full[off:off + osize], oshape + tuple(shape))
-            off += osize
+    # per input leaf j, its rows split per output leaf k: blocks[k][j]
+    per_in = [_split_rows(_stack_rows(parts, m, shape), out_shapes, out_sizes, shape)
+              for parts, shape in zip(per_leaf, inputs.shapes)]
+    blocks = [list(row) for row in zip(*per_in)] if per_in else [[] for _ in out_shapes]
     return _jac_assemble(blocks, out_shapes, inputs, single, out_td, in_major=False)
 
 
