@@ -9,7 +9,7 @@ import threading
 import numpy as np
 
 from .. import dispatch
-from ..dispatch import Box, bind, bind1, bind2
+from ..dispatch import Box, bind, bind1, bind2, value
 from ..registry import register
 
 
@@ -304,13 +304,8 @@ greater_equal = _compare("greater_equal", np.greater_equal, float.__ge__)
 
 def _tie_mask(x, y):
     """1 where x wins, 0.5 on ties, 0 where y wins: ties split the gradient evenly."""
-    xv, yv = _plain(x), _plain(y)
+    xv, yv = value(x), value(y)
     return np.where(xv > yv, 1.0, np.where(xv == yv, 0.5, 0.0))
-
-
-def _plain(x):
-    from ..dispatch import value
-    return value(x)
 
 
 maximum = _binary(
@@ -363,7 +358,6 @@ def where(condition, x, y):
         safe = where(x > 0, x, 1.0)
         where(x > 0, sqrt(safe), 0.0)      # gradient 0 at x = 0
     """
-    from ..dispatch import value
     return bind(_where, value(condition), x, y)
 
 
@@ -375,16 +369,16 @@ def _clip_impl(x, lo, hi):
 
 
 def _clip_x(c, ans, x, lo, hi):
-    xv, lov, hiv = _plain(x), _plain(lo), _plain(hi)
+    xv, lov, hiv = value(x), value(lo), value(hi)
     return multiply(c, np.where((xv >= lov) & (xv <= hiv), 1.0, 0.0))
 
 
 def _clip_lo(c, ans, x, lo, hi):
-    return multiply(c, np.where(_plain(x) < _plain(lo), 1.0, 0.0))
+    return multiply(c, np.where(value(x) < value(lo), 1.0, 0.0))
 
 
 def _clip_hi(c, ans, x, lo, hi):
-    return multiply(c, np.where(_plain(x) > _plain(hi), 1.0, 0.0))
+    return multiply(c, np.where(value(x) > value(hi), 1.0, 0.0))
 
 
 _clip = register("clip", _clip_impl, (_clip_x, _clip_lo, _clip_hi),

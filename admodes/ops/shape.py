@@ -353,10 +353,6 @@ def pad(x, pad_width):
 # ---------------------------------------------------------------- indexing ------------
 
 
-def _is_advanced(k):
-    return isinstance(k, (np.ndarray, list)) or (hasattr(k, "dtype") and np.ndim(k) > 0)
-
-
 def normalize_index(idx):
     """A hashable-free canonical index tuple: arrays stay arrays, boxes become values."""
     if not isinstance(idx, tuple):
