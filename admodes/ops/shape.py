@@ -426,7 +426,7 @@ def _getitem_domain(rng):
 
 
 def _getitem_vjp_into(total, g, ans, x, idx):
-    if any(isinstance(k, np.ndarray) and k.dtype != bool for k in idx):
+    if _may_repeat(idx):
         np.add.at(total, idx, g)  # repeated indices accumulate
     else:
         total[idx] += g
@@ -452,6 +452,12 @@ _bgetitem = register(
     keep=(), keep_ans=False)
 
 
+def _may_repeat(idx):
+    """Integer index arrays can name a position twice: scatters must accumulate them
+    (np.add.at); basic and boolean indices cannot, so a plain store or += will do."""
+    return any(isinstance(k, np.ndarray) and k.dtype != bool for k in idx)
+
+
 def _scatter_add_impl(g, idx, shape, nb):
     g = np.asarray(g)
     lead = g.shape[:nb]
@@ -461,7 +467,7 @@ def _scatter_add_impl(g, idx, shape, nb):
     if nb and _separated_advanced(idx):
         k = _advanced_ndim(idx)
         g = np.moveaxis(g, tuple(range(nb)), tuple(range(k, k + nb)))
-    if any(isinstance(k, np.ndarray) and k.dtype != bool for k in idx):
+    if _may_repeat(idx):
         np.add.at(out, full, g)
     else:
         out[full] = g  # basic or boolean indexing: no repeated positions, plain store
