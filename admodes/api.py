@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 
-from .dispatch import Box, value
-from .forward import Dual, ForwardLevel, shape_of
+from .dispatch import Box, shape_of, value
+from .forward import Dual, ForwardLevel
 from .reverse import ReverseLevel, Var, backward
 from .tree import flatten, leaf_paths, unflatten
 

@@ -23,8 +23,8 @@ import functools
 
 import numpy as np
 
-from .dispatch import Box, bind
-from .forward import Dual, ForwardLevel, ndim_of, shape_of
+from .dispatch import Box, bind, ndim_of, shape_of
+from .forward import Dual, ForwardLevel
 from .registry import Primitive
 from .reverse import ReverseLevel, Var, backward
 from .tree import flatten, unflatten

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dispatch import bind
-from .forward import ndim_of, shape_of
+from .dispatch import bind, ndim_of, shape_of
 from .registry import Primitive, registry
 
 __all__ = ["Operation", "primitive"]

@@ -28,10 +28,14 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
+
+import numpy as np
 
 from .registry import registry
 
-__all__ = ["Level", "Box", "bind", "value", "EscapedBoxError", "counting"]
+__all__ = ["Level", "Box", "bind", "value", "EscapedBoxError", "counting", "shape_of",
+           "ndim_of", "sweeping"]
 
 _level_ids = itertools.count(1)
 
@@ -150,6 +154,41 @@ class Box:
     def __repr__(self):
         return f"{type(self).__name__}({value(self)!r}, level={self._level.id})"
 
+
+def shape_of(x):
+    """Shape of a value or box (fast paths for arrays and Python floats).  Below both
+    modes: rules, modes and the graph all ask it."""
+    while True:
+        t = type(x)
+        if t is np.ndarray:
+            return x.shape
+        if t is float:
+            return ()
+        if not isinstance(x, Box):
+            return np.shape(x)
+        x = x._primal
+
+
+def ndim_of(x):
+    """Number of dimensions of a value or box."""
+    while True:
+        t = type(x)
+        if t is np.ndarray:
+            return x.ndim
+        if t is float:
+            return 0
+        if not isinstance(x, Box):
+            return np.ndim(x)
+        x = x._primal
+
+
+class _Sweeping(threading.local):
+    depth = 0  # > 0 while this thread runs a reverse sweep
+
+
+# Read by the elementwise impls (broadcast constants stay views only inside a sweep) and
+# set by the reverse sweep.
+sweeping = _Sweeping()
 
 _counting = False
 

@@ -15,9 +15,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import dispatch
-from .dispatch import Box, Level, bind
+from .dispatch import Box, Level, bind, ndim_of, shape_of
+from .ops.elementwise import add
+from .ops.shape import broadcast_to, reshape
 
-__all__ = ["Dual", "ForwardLevel", "shape_of"]
+__all__ = ["Dual", "ForwardLevel"]
+
+# The few primitives forward mode applies itself (summing and broadcasting tangents).
+_add, _broadcast_to, _reshape = add.primitive, broadcast_to.primitive, reshape.primitive
 
 
 class Dual(Box):
@@ -29,32 +34,6 @@ class Dual(Box):
         self._primal = primal
         self._tangent = tangent
         self._level = level
-
-
-def shape_of(x):
-    """Shape of a value or box (fast paths for arrays and Python floats)."""
-    while True:
-        t = type(x)
-        if t is np.ndarray:
-            return x.shape
-        if t is float:
-            return ()
-        if not isinstance(x, Box):
-            return np.shape(x)
-        x = x._primal
-
-
-def ndim_of(x):
-    """Number of dimensions of a value or box."""
-    while True:
-        t = type(x)
-        if t is np.ndarray:
-            return x.ndim
-        if t is float:
-            return 0
-        if not isinstance(x, Box):
-            return np.ndim(x)
-        x = x._primal
 
 
 class ForwardLevel(Level):
@@ -144,12 +123,3 @@ def _missing_rule(prim, i=None):
         f"{prim.name}: no forward-mode (JVP) rule{where}; this primitive can only be "
         "differentiated in reverse mode (use mode='reverse' / jacrev / vjp)"
     )
-
-
-# Filled in by admodes.ops once the shape primitives exist (import-order break).
-_reshape = _add = _broadcast_to = None
-
-
-def _install(reshape, add, broadcast_to):
-    global _reshape, _add, _broadcast_to
-    _reshape, _add, _broadcast_to = reshape, add, broadcast_to

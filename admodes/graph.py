@@ -45,8 +45,8 @@ import numpy as np
 
 from . import dispatch
 from .api import _Args, _chunks, _finish, _plain_scalar, choose_mode
-from .dispatch import Box, Level, bind, value
-from .forward import Dual, ForwardLevel, shape_of
+from .dispatch import Box, Level, bind, shape_of, value
+from .forward import Dual, ForwardLevel
 from .registry import Primitive
 from .reverse import _missing_rule, unbroadcast
 from .tree import flatten, leaf_paths, unflatten

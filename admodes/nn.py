@@ -97,8 +97,7 @@ import weakref
 import numpy as np
 
 from . import numpy as anp
-from .dispatch import Box, bind, value
-from .forward import shape_of
+from .dispatch import Box, bind, shape_of, value
 from .ops.reductions import softmax_cross_entropy
 from .reverse import ReverseLevel, Var, backward
 from .tree import flatten, unflatten

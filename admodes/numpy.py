@@ -15,9 +15,9 @@ import builtins
 
 import numpy as _np
 
-from . import linalg  # noqa: F401,E402
-from .dispatch import Box, bind1, bind2, value
-from .forward import ndim_of, shape_of
+from .dispatch import Box, bind1, bind2, ndim_of, shape_of, value
+from .ops import linalg  # noqa: F401  (admodes.numpy.linalg)
+from .ops.contractions import dot, einsum, inner, matmul, outer, tensordot, trace, vdot  # noqa: F401
 from .ops.elementwise import (  # noqa: F401
     abs,
     absolute,
@@ -67,7 +67,6 @@ from .ops.elementwise import (  # noqa: F401
     tanh,
     where,
 )
-from .ops.linalg import dot, einsum, inner, matmul, outer, tensordot, trace, vdot  # noqa: F401
 from .ops.reductions import (  # noqa: F401
     amax,
     amin,

@@ -17,10 +17,13 @@ from __future__ import annotations
 import numpy as np
 
 from . import dispatch
-from .dispatch import Box, Level, bind
-from .forward import ndim_of, shape_of
+from .dispatch import Box, Level, bind, ndim_of, shape_of
+from .ops.elementwise import add
+from .ops.reductions import unbroadcast
 
 __all__ = ["Var", "ReverseLevel", "backward", "unbroadcast"]
+
+_add = add.primitive  # fan-in: the one primitive the sweep applies itself
 
 
 class Var(Box):
@@ -122,20 +125,6 @@ def _missing_rule(prim, i=None):
     )
 
 
-def unbroadcast(c, shape, nb):
-    """Sum ``c`` down to ``batch + shape`` (undo numpy broadcasting), keeping ``nb``
-    leading batch axes.  Written with admodes ops so it differentiates again."""
-    cs = shape_of(c)
-    if cs[nb:] == tuple(shape):
-        return c
-    extra = len(cs) - nb - len(shape)
-    axes = tuple(range(nb, nb + extra))
-    axes += tuple(nb + extra + k for k, n in enumerate(shape) if n == 1 and cs[nb + extra + k] != 1)
-    if axes:
-        c = bind(_sum, c, axis=tuple(a - len(cs) for a in axes), keepdims=True)
-    return bind(_reshape, c, shape=cs[:nb] + tuple(shape))
-
-
 def backward(tape, seeds, leaves, consume=False):
     """Sweep ``tape`` backwards from ``seeds`` (``{entry: cotangent}``).
 
@@ -151,7 +140,7 @@ def backward(tape, seeds, leaves, consume=False):
     """
     if not seeds:
         return {}
-    state = _sweeping
+    state = dispatch.sweeping
     state.depth += 1
     try:
         return _sweep(tape, seeds, leaves, consume)
@@ -250,10 +239,3 @@ def _sweep(tape, seeds, leaves, consume):
 
 
 _SWEPT = ()  # a consumed entry (never looked at again by the sweep that consumed it)
-_sum = _reshape = _add = None
-_sweeping = None  # admodes.ops.elementwise._sweeping, installed with the ops
-
-
-def _install(sum_, reshape, add, sweeping):
-    global _sum, _reshape, _add, _sweeping
-    _sum, _reshape, _add, _sweeping = sum_, reshape, add, sweeping

@@ -8,9 +8,9 @@ import pytest
 
 import admodes as ad
 import admodes.numpy as anp
-from admodes import linalg
 from admodes.dispatch import Box
-from admodes.linalg import _spd, _well_conditioned
+from admodes.ops import linalg
+from admodes.ops.linalg import _spd, _well_conditioned
 
 RTOL = 1e-6
 H = 1e-5  # central differences: truncation ~H², rounding ~1e-16/H

@@ -1,11 +1,6 @@
-"""THE table of primitives, grouped: elementwise, reductions, shape, linear algebra.
+"""THE table of primitives, grouped: elementwise, reductions, shape (with indexing),
+contractions (matmul, einsum) and linear algebra (``numpy.linalg``).
 
 Importing this package registers every primitive in :data:`admodes.registry`."""
 
-from .. import forward, reverse
-from . import elementwise, linalg, reductions, shape  # noqa: F401  (registers)
-
-forward._install(shape.reshape.primitive, elementwise.add.primitive,
-                 shape.broadcast_to.primitive)
-reverse._install(reductions.sum.primitive, shape.reshape.primitive,
-                 elementwise.add.primitive, elementwise._sweeping)
+from . import contractions, elementwise, linalg, reductions, shape  # noqa: F401  (registers)

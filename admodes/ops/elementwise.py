@@ -4,7 +4,6 @@ un-broadcast cotangents, so these rules are written as if all shapes matched."""
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
 
@@ -31,11 +30,7 @@ def _positive(lo=0.2, hi=2.0):
 _CONSTANT_MIN_SIZE = 1024
 
 
-class _Sweeping(threading.local):
-    depth = 0  # > 0 while this thread runs a reverse sweep
-
-
-_sweeping = _Sweeping()
+_sweeping = dispatch.sweeping
 
 
 def _constant(x):

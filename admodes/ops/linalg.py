@@ -1,286 +1,499 @@
-"""Linear algebra primitives: matmul and einsum (the contraction workhorses), and the
-``numpy.linalg`` functions.  Batch axes of tangents/cotangents are carried by an extra
-einsum letter, so every rule here works under ``jacfwd``/``jacrev``."""
+"""``admodes.numpy.linalg``: differentiable ``numpy.linalg`` functions.
+
+Primitives (each with a JVP and a VJP rule, written with admodes ops so they
+differentiate again): ``solve`` (matrix right-hand side), ``inv``, ``det``,
+``logabsdet`` (the differentiable half of ``slogdet``), ``norm`` (2-norm / Frobenius
+norm over any axes) and ``cholesky``.  The public functions below map numpy's calling
+conventions onto them; other norms are composites of ``abs``/``sum``/``max``.
+
+Every rule is batch-polymorphic: matrices may carry numpy's stacked leading dims
+(``(..., n, n)``), and a tangent or cotangent may carry further batch axes in front of
+those (``jacfwd``/``jacrev``).  Rules therefore use ``matmul``/``solve`` broadcasting,
+negative axes and ``swapaxes(x, -1, -2)``; where an argument is broadcast against a
+bigger one (``solve`` of a single matrix against a stack), its tangent gets unit axes
+between the batch axes and its own shape (:func:`_lift`), and its cotangent is summed
+back down (``unbroadcast``).
+"""
 
 from __future__ import annotations
 
-import string
+from collections import namedtuple
 
 import numpy as np
 
-from ..dispatch import bind
-from ..forward import ndim_of, shape_of
-from ..registry import register, variadic
-from ..reverse import unbroadcast
-from .elementwise import multiply
-from .shape import _nb, expand_dims, reshape, swapaxes
+from ..dispatch import bind, ndim_of, shape_of, value
+from ..registry import register
+from .contractions import matmul
+from .elementwise import abs as _abs
+from .elementwise import add, divide, multiply, negative, not_equal, power, where
+from .reductions import _expand_back, _kept_shape, unbroadcast
+from .reductions import max as _max
+from .reductions import min as _min
+from .reductions import sum as _sum
+from .shape import _axes_tuple, _nb, reshape, squeeze, swapaxes
 
-# ---------------------------------------------------------------- einsum --------------
+__all__ = ["solve", "inv", "det", "slogdet", "norm", "cholesky", "SlogdetResult"]
 
 
-def _parse(spec, shapes):
-    """Split an einsum spec into input subscripts and an explicit output subscript."""
-    spec = spec.replace(" ", "")
-    if "->" in spec:
-        ins, out = spec.split("->")
+def _mT(x):
+    return swapaxes(x, -1, -2)
+
+
+def _lift(t, x, nd_out):
+    """Put unit axes between the batch axes of tangent ``t`` and the shape of ``x`` so
+    that ``t`` broadcasts against values of rank ``nd_out`` (numpy aligns from the
+    right, which would otherwise pair the batch axes with ``x``'s missing stack dims)."""
+    nb = _nb(t, x)
+    pad = nd_out - ndim_of(x)
+    if nb == 0 or pad <= 0:
+        return t
+    ts = shape_of(t)
+    return reshape(t, ts[:nb] + (1,) * pad + ts[nb:])
+
+
+def _trailing_unit(c, k=2):
+    """``c[..., None, None]`` (``k`` unit axes appended)."""
+    return reshape(c, shape_of(c) + (1,) * k)
+
+
+def _square(a, fname):
+    s = shape_of(a)
+    if len(s) < 2 or s[-1] != s[-2]:
+        raise np.linalg.LinAlgError(
+            f"linalg.{fname}: last 2 dimensions of the array must be square, got shape {s}")
+
+
+def _well_conditioned(rng, shape):
+    """Random matrices ``m + n I`` (shape ``(..., n, n)``): far from singular."""
+    n = shape[-1]
+    return rng.normal(size=shape) + n * np.eye(n)
+
+
+def _spd(rng, shape):
+    """Random symmetric positive definite matrices ``m mᵀ + n I``."""
+    n = shape[-1]
+    m = rng.normal(size=shape)
+    return m @ np.swapaxes(m, -1, -2) + n * np.eye(n)
+
+
+# ---------------------------------------------------------------- solve ---------------
+# x = a⁻¹ b with b a (stack of) matrix (n, k); the public ``solve`` turns numpy's
+# vector right-hand side into an (n, 1) matrix first.
+#   jvp:  dx = a⁻¹ (db - da x)          vjp:  b̄ = a⁻ᵀ ḡ,   ā = -b̄ xᵀ
+
+
+def _solve_impl(a, b):
+    return np.linalg.solve(a, b)
+
+
+def _solve_jvp_a(t, ans, a, b):
+    t = _lift(t, a, ndim_of(ans))
+    return negative(solve_matrix(a, matmul(t, ans)))
+
+
+def _solve_jvp_b(t, ans, a, b):
+    return solve_matrix(a, _lift(t, b, ndim_of(ans)))
+
+
+def _solve_vjp_a(g, ans, a, b):
+    gb = solve_matrix(_mT(a), g)
+    return unbroadcast(negative(matmul(gb, _mT(ans))), shape_of(a), _nb(g, ans))
+
+
+def _solve_vjp_b(g, ans, a, b):
+    return unbroadcast(solve_matrix(_mT(a), g), shape_of(b), _nb(g, ans))
+
+
+def _solve_domain(rng):
+    return [([_well_conditioned(rng, (3, 3)), rng.normal(size=(3, 2))], {}),
+            ([_well_conditioned(rng, (2, 3, 3)), rng.normal(size=(2, 3, 1))], {}),
+            ([_well_conditioned(rng, (3, 3)), rng.normal(size=(2, 3, 2))], {}),
+            ([_well_conditioned(rng, (2, 3, 3)), rng.normal(size=(3, 2))], {})]
+
+
+_solve = register("solve", _solve_impl, (_solve_jvp_a, _solve_jvp_b),
+                  (_solve_vjp_a, _solve_vjp_b), linear=(1,), domain=_solve_domain)
+
+
+def solve_matrix(a, b):
+    """``numpy.linalg.solve`` with ``b`` a (stack of) matrices ``(..., n, k)``."""
+    return bind(_solve, a, b)
+
+
+def solve(a, b):
+    """Solve ``a @ x = b`` for ``x`` (``numpy.linalg.solve``, numpy 2 semantics).
+
+    ``b`` is a vector only when ``b.ndim == 1``; otherwise it is a (stack of) matrices
+    ``(..., n, k)``, broadcast against ``a``'s stack dims.
+
+    Args:
+        a: a (stack of) square matrices, shape ``(..., n, n)``.
+        b: shape ``(n,)`` or ``(..., n, k)``.
+
+    Returns:
+        ``x`` with ``a @ x == b``: shape ``(..., n)`` or ``(..., n, k)``.
+
+    >>> import admodes as ad, numpy as np
+    >>> a = np.array([[2.0, 0.0], [0.0, 4.0]])
+    >>> ad.grad(lambda b: solve(a, b).sum())(np.array([1.0, 1.0]))
+    array([0.5 , 0.25])
+    """
+    _square(a, "solve")
+    if ndim_of(b) == 1:
+        x = solve_matrix(a, reshape(b, shape_of(b) + (1,)))
+        return reshape(x, shape_of(x)[:-1])
+    return solve_matrix(a, b)
+
+
+# ---------------------------------------------------------------- inv -----------------
+#   jvp:  d(a⁻¹) = -a⁻¹ da a⁻¹          vjp:  ā = -a⁻ᵀ ḡ a⁻ᵀ
+
+
+def _inv_impl(a):
+    return np.linalg.inv(a)
+
+
+def _inv_jvp(t, ans, a):
+    return negative(matmul(ans, matmul(t, ans)))
+
+
+def _inv_vjp(g, ans, a):
+    ai = _mT(ans)
+    return negative(matmul(ai, matmul(g, ai)))
+
+
+_inv = register("inv", _inv_impl, _inv_jvp, _inv_vjp,
+                domain=lambda rng: [([_well_conditioned(rng, (3, 3))], {}),
+                                    ([_well_conditioned(rng, (2, 3, 3))], {})])
+
+
+def inv(a):
+    """The inverse of a (stack of) square matrices (``numpy.linalg.inv``).
+
+    Args:
+        a: shape ``(..., n, n)``, non-singular.
+
+    Returns:
+        ``a⁻¹``, same shape.
+
+    >>> import admodes as ad, numpy as np
+    >>> ad.grad(lambda a: inv(a).sum())(np.array([[2.0]]))
+    array([[-0.25]])
+    """
+    _square(a, "inv")
+    return bind(_inv, a)
+
+
+# ---------------------------------------------------------------- det / slogdet -------
+# d det(a) = det(a) tr(a⁻¹ da)  and  d log|det a| = tr(a⁻¹ da), so both gradients are
+# (det a ·) a⁻ᵀ.  The rules use inv: at a singular matrix they raise LinAlgError.
+
+
+def _tr_inv_times(a, t):
+    """``tr(a⁻¹ t)`` over the last two axes (batch axes of ``t`` ride along)."""
+    return _sum(multiply(_mT(inv(a)), t), axis=(-2, -1))
+
+
+def _det_impl(a):
+    return np.linalg.det(a)
+
+
+def _det_jvp(t, ans, a):
+    return multiply(ans, _tr_inv_times(a, t))
+
+
+def _det_vjp(g, ans, a):
+    return multiply(_trailing_unit(multiply(g, ans)), _mT(inv(a)))
+
+
+def _sq_domain(rng):
+    negative_det = _well_conditioned(rng, (3, 3)) * np.array([[-1.0], [1.0], [1.0]])
+    return [([_well_conditioned(rng, (3, 3))], {}),
+            ([_well_conditioned(rng, (2, 3, 3))], {}),
+            ([negative_det], {})]
+
+
+_det = register("det", _det_impl, _det_jvp, _det_vjp, domain=_sq_domain)
+
+
+def det(a):
+    """The determinant of a (stack of) square matrices (``numpy.linalg.det``).
+
+    The derivative is ``det(a) · a⁻ᵀ``; it is computed through ``inv``, so it raises
+    ``LinAlgError`` at an exactly singular matrix.
+
+    Args:
+        a: shape ``(..., n, n)``.
+
+    Returns:
+        The determinant(s), shape ``(...)``.
+
+    >>> import admodes as ad, numpy as np
+    >>> ad.grad(lambda a: det(a))(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([[ 4., -3.],
+           [-2.,  1.]])
+    """
+    _square(a, "det")
+    return bind(_det, a)
+
+
+def _logabsdet_impl(a):
+    sign, logabs = np.linalg.slogdet(a)
+    if np.iscomplexobj(a):
+        # Complex step: continue log|det| analytically from the real matrix, i.e.
+        # log(det(a) / sign(det(re a))), so d/dh Im f(x + ih v) / h is the derivative.
+        sign0 = np.linalg.slogdet(a.real)[0]
+        return logabs + np.log(sign / sign0)
+    return logabs
+
+
+def _logabsdet_jvp(t, ans, a):
+    return _tr_inv_times(a, t)
+
+
+def _logabsdet_vjp(g, ans, a):
+    return multiply(_trailing_unit(g), _mT(inv(a)))
+
+
+_logabsdet = register("logabsdet", _logabsdet_impl, _logabsdet_jvp, _logabsdet_vjp,
+                      domain=_sq_domain)
+
+SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
+
+
+def slogdet(a):
+    """Sign and log-absolute-value of the determinant (``numpy.linalg.slogdet``).
+
+    ``sign`` is a plain (non-differentiable) value; ``logabsdet`` is differentiable,
+    with gradient ``a⁻ᵀ``.
+
+    Args:
+        a: shape ``(..., n, n)``.
+
+    Returns:
+        ``SlogdetResult(sign, logabsdet)``, each of shape ``(...)``.
+
+    >>> import admodes as ad, numpy as np
+    >>> a = np.array([[0.0, 2.0], [1.0, 0.0]])
+    >>> slogdet(a).sign
+    np.float64(-1.0)
+    >>> ad.grad(lambda a: slogdet(a)[1])(a)
+    array([[0. , 0.5],
+           [1. , 0. ]])
+    """
+    _square(a, "slogdet")
+    sign = np.linalg.slogdet(value(a))[0]
+    return SlogdetResult(sign, bind(_logabsdet, a))
+
+
+# ---------------------------------------------------------------- norm ----------------
+# The 2-norm / Frobenius norm over ``axis`` (any tuple of negative axes).  d‖x‖ = ⟨x/‖x‖, dx⟩,
+# with x/‖x‖ taken as 0 where ‖x‖ = 0 (x is 0 there, so dividing by 1 instead gives 0):
+# the gradient at the zero vector is 0 (a subgradient), never nan, in every mode.
+
+
+def _norm_impl(x, axis, keepdims):
+    x = np.asarray(x)
+    return np.sqrt(np.sum(np.real(x * np.conj(x)), axis=axis, keepdims=keepdims))
+
+
+def _unit(ans, x, axis, keepdims):
+    a = ans if keepdims else reshape(ans, _kept_shape(shape_of(x), axis))
+    zero = np.asarray(value(a)) == 0
+    return divide(x, where(zero, 1.0, a))
+
+
+def _norm_jvp(t, ans, x, axis, keepdims):
+    return _sum(multiply(t, _unit(ans, x, axis, keepdims)), axis, keepdims)
+
+
+def _norm_vjp(g, ans, x, axis, keepdims):
+    return multiply(_expand_back(g, ans, x, axis, keepdims), _unit(ans, x, axis, keepdims))
+
+
+def _norm_domain(rng):
+    x = rng.normal(size=(2, 3, 4))
+    return [([x[0, 0]], {"axis": (-1,), "keepdims": False}),
+            ([x], {"axis": (-1,), "keepdims": True}),
+            ([x], {"axis": (-2, -1), "keepdims": False}),
+            ([x], {"axis": (-3, -2, -1), "keepdims": False})]
+
+
+_norm = register("norm", _norm_impl, _norm_jvp, _norm_vjp, analytic=False,
+                 domain=_norm_domain)
+
+
+def _two_norm(x, axis, keepdims):
+    return bind(_norm, x, axis=axis, keepdims=bool(keepdims))
+
+
+def _vector_norm(x, ord, axis, keepdims):
+    if ord is None or ord == 2:
+        return _two_norm(x, axis, keepdims)
+    if isinstance(ord, str):
+        raise ValueError(f"linalg.norm: invalid norm order {ord!r} for vectors")
+    if ord == np.inf:
+        return _max(_abs(x), axis, keepdims)
+    if ord == -np.inf:
+        return _min(_abs(x), axis, keepdims)
+    if ord == 0:  # the count of non-zeros: piecewise constant, a plain value
+        nz = np.asarray(value(not_equal(x, 0.0)), dtype=float)
+        return np.sum(nz, axis=axis, keepdims=keepdims)
+    if ord == 1:
+        return _sum(_abs(x), axis, keepdims)
+    p = float(ord)
+    return power(_sum(power(_abs(x), p), axis, keepdims), 1.0 / p)
+
+
+def _matrix_norm(x, ord, axis, keepdims):
+    row, col = axis
+    if ord is None or ord == "fro":
+        return _two_norm(x, tuple(sorted(axis)), keepdims)
+    if ord in (2, -2, "nuc"):
+        raise NotImplementedError(
+            f"linalg.norm: the matrix norm ord={ord!r} needs singular values (svd), which "
+            "admodes does not differentiate yet; use ord=None/'fro', 1, -1, inf or -inf")
+    if ord in (1, -1):
+        inner_axis, outer_axis = row, col  # column sums, then max/min over columns
+    elif ord in (np.inf, -np.inf):
+        inner_axis, outer_axis = col, row  # row sums, then max/min over rows
     else:
-        ins = spec
-        letters = ins.replace(",", "").replace("...", "")
-        out = ("..." if "..." in ins else "") + "".join(
-            sorted(c for c in set(letters) if letters.count(c) == 1))
-    subs = ins.split(",")
-    if len(subs) != len(shapes):
-        raise ValueError(f"einsum: spec {spec!r} names {len(subs)} operands, got {len(shapes)}")
-    return subs, out
+        raise ValueError(f"linalg.norm: invalid norm order {ord!r} for matrices")
+    sums = _sum(_abs(x), (inner_axis,), keepdims=True)
+    pick = _max if ord in (1, np.inf) else _min
+    out = pick(sums, (outer_axis,), keepdims=True)
+    return out if keepdims else squeeze(out, tuple(sorted(axis)))
 
 
-def _fresh_letter(*subs):
-    used = set("".join(subs))
-    for c in string.ascii_letters:
-        if c not in used:
-            return c
-    raise ValueError("einsum: no free letter for the batch axis")  # pragma: no cover
+def norm(x, ord=None, axis=None, keepdims=False):
+    """Vector or matrix norm (``numpy.linalg.norm``).
 
+    Differentiable choices: ``ord=None`` (2-norm of a vector, Frobenius norm of a
+    matrix, 2-norm of the flattened array when ``axis`` is None) is a primitive whose
+    gradient at 0 is exactly 0; vector ``ord`` 1, inf, -inf and other numbers ``p`` and
+    matrix ``ord`` 'fro', 1, -1, inf, -inf are composites of ``abs``/``sum``/``max``
+    (``p``-norms other than 1, 2, inf have a nan gradient at 0, as their formula does).
+    ``ord=0`` (a count) is returned as a plain, non-differentiable value; matrix
+    ``ord`` 2, -2 and 'nuc' (singular values) raise ``NotImplementedError``.
 
-def _einsum_impl(*operands, spec):
-    return np.einsum(spec, *operands, optimize=len(operands) > 2)
+    Args:
+        x: the array.
+        ord: the order of the norm, as in numpy.
+        axis: None, an int (vector norms) or a pair of ints (matrix norms).
+        keepdims: keep the reduced axes with size one.
 
+    Returns:
+        The norm(s).
 
-def _einsum_jvp(i, t, ans, *operands, spec):
-    subs, out = spec.split("->")[0].split(","), spec.split("->")[1]
-    nb = _nb(t, operands[i])
-    if nb:
-        z = _fresh_letter(spec)
-        subs = list(subs)
-        subs[i] = z + subs[i]
-        out = z + out
-    ops = list(operands)
-    ops[i] = t
-    return einsum(",".join(subs) + "->" + out, *ops)
-
-
-def _einsum_vjp(i, g, ans, *operands, spec):
-    subs, out = spec.split("->")[0].split(","), spec.split("->")[1]
-    target = subs[i]
-    nb = _nb(g, ans)
-    z = _fresh_letter(spec) if nb else ""
-    others = [(s, op) for k, (s, op) in enumerate(zip(subs, operands)) if k != i]
-    in_specs = [z + out] + [s for s, _ in others]
-    in_ops = [g] + [op for _, op in others]
-    # A letter repeated in the target (a diagonal, 'ii') is produced once and then
-    # multiplied onto an identity; a letter only in the target (summed out by this
-    # operand alone) is broadcast back with a ones vector.
-    xs = shape_of(operands[i])
-    letters = target.replace("...", "")
-    ell_nd = ndim_of(operands[i]) - len(letters)
-    dims = {}
-    pos = 0
-    for ch in target.replace("...", "."):
-        if ch == ".":
-            pos += ell_nd
-            continue
-        dims.setdefault(ch, xs[pos])
-        pos += 1
-    out_target = ""
-    seen = set()
-    eyes = []
-    for ch in target.replace("...", "."):
-        if ch == ".":
-            out_target += "..."
-        elif ch in seen:
-            new = _fresh_letter(spec, z, out_target, *[e[0] for e in eyes])
-            eyes.append((ch + new, np.eye(dims[ch])))
-            out_target += new
-        else:
-            seen.add(ch)
-            out_target += ch
-    available = set("".join(in_specs)) | set("".join(e[0] for e in eyes))
-    for ch in seen:
-        if ch not in available:
-            in_specs.append(ch)
-            in_ops.append(np.ones(dims[ch]))
-    for sub, eye in eyes:
-        in_specs.append(sub)
-        in_ops.append(eye)
-    has_ellipsis = "..." in "".join(in_specs)
-    if "..." in out_target and not has_ellipsis:  # pragma: no cover - defensive
-        raise ValueError(f"einsum: cannot transpose {spec!r}")
-    if not has_ellipsis:
-        return einsum(",".join(in_specs) + "->" + z + out_target, *in_ops)
-    if "..." not in out_target:
-        # The other operands' ellipsis dims are summed out of this operand's cotangent.
-        from .reductions import sum as _sum
-        res = einsum(",".join(in_specs) + "->" + z + "..." + out_target, *in_ops)
-        n_ell = ndim_of(res) - nb - len(out_target)
-        if n_ell:
-            res = _sum(res, axis=tuple(range(nb, nb + n_ell)))
-        return res
-    # Ellipsis dims may have been broadcast: produce the broadcast ellipsis, then sum down.
-    res = einsum(",".join(in_specs) + "->" + z + out_target, *in_ops)
-    return unbroadcast(res, xs, nb) if shape_of(res)[nb:] != xs else res
-
-
-def _einsum_domain(rng):
-    a, b = rng.normal(size=(2, 3)), rng.normal(size=(3, 4))
-    return [([a, b], {"spec": "ij,jk->ik"}),
-            ([rng.normal(size=(3, 3))], {"spec": "ii->i"}),
-            ([a, rng.normal(size=(3,))], {"spec": "ij,j->"}),
-            ([rng.normal(size=(2, 2, 3)), b], {"spec": "...j,jk->...k"}),
-            ([a, rng.normal(size=(2,))], {"spec": "ij,i->ij"})]
-
-
-_einsum = register("einsum", _einsum_impl, variadic(_einsum_jvp), variadic(_einsum_vjp),
-                   linear=(0, 1, 2), domain=_einsum_domain, keep_ans=False)
-
-
-def einsum(spec, *operands):
-    """``numpy.einsum`` with an explicit or implicit output; differentiable in every
-    operand (multilinear)."""
-    subs, out = _parse(spec, [shape_of(o) for o in operands])
-    return bind(_einsum, *operands, spec=",".join(subs) + "->" + out)
-
-
-einsum.primitive = _einsum
-
-# ---------------------------------------------------------------- matmul --------------
-
-
-def _matmul_impl(a, b):
-    return np.matmul(a, b)
-
-
-def _mm_spec(na, nb_):
-    """The einsum spec of ``a @ b`` for operand ranks na, nb_."""
-    if na == 1 and nb_ == 1:
-        return "j,j->"
-    if na == 1:
-        return "j,...jk->...k"
-    if nb_ == 1:
-        return "...ij,j->...i"
-    return "...ij,...jk->...ik"
-
-
-# The rules use BLAS matmul wherever the batch axis of a tangent/cotangent can ride
-# along as a broadcast axis, and fall back to einsum (with a letter for the batch axis)
-# for the remaining rank combinations.
-
-
-def _matmul_jvp_a(t, ans, a, b):
-    if _nb(t, a) == 0 or ndim_of(b) <= 2:  # (B, ..., n, k) @ (k, m): B broadcasts
-        return matmul(t, b)
-    return _einsum_jvp(0, t, ans, a, b, spec=_mm_spec(ndim_of(a), ndim_of(b)))
-
-
-def _matmul_jvp_b(t, ans, a, b):
-    nb = _nb(t, b)
-    na, nbb = ndim_of(a), ndim_of(b)
-    if nb == 0:
-        return matmul(a, t)
-    if nbb >= 2 and na >= 2 and na <= nbb:
-        return matmul(a, t)  # t's batch axis is one more broadcast axis
-    if nbb == 1 and na == 2:
-        return matmul(t, swapaxes(a, -1, -2))  # (B, k) @ (k, n): one BLAS call
-    return _einsum_jvp(1, t, ans, a, b, spec=_mm_spec(na, nbb))
-
-
-def _matmul_vjp_a(g, ans, a, b):
-    na, nbb = ndim_of(a), ndim_of(b)
-    if na == 2 and nbb == 2:
-        return matmul(g, swapaxes(b, -1, -2))  # (batch, n, m) @ (m, k): batch rides along
-    if na == 2 and nbb == 1:
-        return multiply(expand_dims(g, -1), b)  # an outer product per batch row
-    return _einsum_vjp(0, g, ans, a, b, spec=_mm_spec(na, nbb))
-
-
-def _matmul_vjp_b(g, ans, a, b):
-    na, nbb = ndim_of(a), ndim_of(b)
-    if na == 2 and nbb == 2 and _nb(g, ans) == 0:
-        return matmul(swapaxes(a, -1, -2), g)
-    if na == 2 and nbb == 1:
-        return matmul(g, a)  # (B, n) @ (n, k)
-    return _einsum_vjp(1, g, ans, a, b, spec=_mm_spec(na, nbb))
-
-
-def _matmul_domain(rng):
-    n = rng.normal
-    return [([n(size=(2, 3)), n(size=(3, 4))], {}),
-            ([n(size=(3,)), n(size=(3, 4))], {}),
-            ([n(size=(2, 3)), n(size=(3,))], {}),
-            ([n(size=(3,)), n(size=(3,))], {}),
-            ([n(size=(2, 2, 3)), n(size=(3, 4))], {}),
-            ([n(size=(2, 3)), n(size=(2, 3, 2))], {})]
-
-
-_matmul = register("matmul", _matmul_impl, (_matmul_jvp_a, _matmul_jvp_b),
-                   (_matmul_vjp_a, _matmul_vjp_b), linear=(0, 1), domain=_matmul_domain,
-                   needs=((1,), (0,)))
-
-
-def matmul(a, b):
-    """``a @ b`` (vector, matrix and batched cases, as ``numpy.matmul``)."""
-    if ndim_of(a) == 0 or ndim_of(b) == 0:
-        raise ValueError("matmul: input operand does not have enough dimensions "
-                         f"(shapes {shape_of(a)} and {shape_of(b)}); use multiply for scalars")
-    return bind(_matmul, a, b)
-
-
-matmul.primitive = _matmul
-
-
-def dot(a, b):
-    """``numpy.dot`` (composite over matmul / einsum / multiply)."""
-    na, nbb = ndim_of(a), ndim_of(b)
-    if na == 0 or nbb == 0:
-        from .elementwise import multiply
-        return multiply(a, b)
-    if na <= 2 and nbb <= 2:
-        return matmul(a, b)
-    if nbb == 1:
-        return einsum("...j,j->...", a, b)
-    # N-d dot: sum over the last axis of a and the second-to-last of b.
-    la = string.ascii_lowercase[:na - 1]
-    lb = string.ascii_uppercase[:nbb - 2]
-    return einsum(f"{la}z,{lb}zy->{la}{lb}y", a, b)
-
-
-def vdot(a, b):
-    return einsum("i,i->", reshape(a, (-1,)), reshape(b, (-1,)))
-
-
-def inner(a, b):
-    """``numpy.inner``: sum over the last axes of ``a`` and ``b``."""
-    na, nbb = ndim_of(a), ndim_of(b)
-    if na == 0 or nbb == 0:
-        from .elementwise import multiply
-        return multiply(a, b)
-    la = string.ascii_lowercase[:na - 1]
-    lb = string.ascii_uppercase[:nbb - 1]
-    return einsum(f"{la}z,{lb}z->{la}{lb}", a, b)
-
-
-def outer(a, b):
-    """``numpy.outer`` (of the flattened inputs)."""
-    return einsum("i,j->ij", reshape(a, (-1,)), reshape(b, (-1,)))
-
-
-def tensordot(a, b, axes=2):
-    na, nbb = ndim_of(a), ndim_of(b)
-    if isinstance(axes, (int, np.integer)):
-        ax_a = list(range(na - axes, na))
-        ax_b = list(range(axes))
+    >>> import admodes as ad, numpy as np
+    >>> ad.grad(lambda x: norm(x))(np.array([3.0, 4.0]))
+    array([0.6, 0.8])
+    >>> ad.grad(lambda x: norm(x), mode="forward")(np.zeros(2))
+    array([0., 0.])
+    """
+    nd = ndim_of(x)
+    if axis is None:
+        if ord is None:
+            return _two_norm(x, tuple(range(-nd, 0)), keepdims)
+        if nd not in (1, 2):
+            raise ValueError("linalg.norm: improper number of dimensions to norm "
+                             f"(ord={ord!r} with axis=None needs a 1-d or 2-d array)")
+        axis = tuple(range(nd))
+    elif isinstance(axis, (int, np.integer)):
+        axis = (int(axis),)
     else:
-        ax_a, ax_b = [list(np.atleast_1d(x) % n) for x, n in zip(axes, (na, nbb))]
-    la = list(string.ascii_lowercase[:na])
-    lb = list(string.ascii_uppercase[:nbb])
-    for p, q in zip(ax_a, ax_b):
-        lb[q] = la[p]
-    out = [c for k, c in enumerate(la) if k not in ax_a] + [c for k, c in enumerate(lb) if k not in ax_b]
-    return einsum("".join(la) + "," + "".join(lb) + "->" + "".join(out), a, b)
+        axis = tuple(axis)
+    if len(axis) == 1:
+        return _vector_norm(x, ord, _axes_tuple(axis, nd), keepdims)
+    if len(axis) == 2:
+        pair = tuple(int(a) - nd if int(a) >= 0 else int(a) for a in axis)
+        if not all(-nd <= a < 0 for a in pair):
+            raise np.exceptions.AxisError(f"linalg.norm: axis {axis} out of bounds for "
+                                          f"an array of dimension {nd}")
+        if pair[0] == pair[1]:
+            raise ValueError("linalg.norm: duplicate axes given")
+        return _matrix_norm(x, ord, pair, keepdims)
+    raise ValueError("linalg.norm: improper number of dimensions to norm "
+                     f"(axis={axis!r}; give one axis or two)")
 
 
-def trace(x, offset=0, axis1=0, axis2=1):
-    """``numpy.trace`` (composite: sum of the diagonal)."""
-    from .reductions import sum
-    from .shape import diagonal
-    return sum(diagonal(x, offset, axis1, axis2), axis=-1)
+# ---------------------------------------------------------------- cholesky ------------
+# numpy reads only the lower triangle of a: it factors sym(a) = tril(a) + tril(a, -1)ᵀ.
+# With Φ(m) = the lower triangle of m with its diagonal halved:
+#   jvp:  dL = L Φ(L⁻¹ sym(da) L⁻ᵀ)
+#   vjp:  s = L⁻ᵀ Φ(Lᵀ ḡ) L⁻¹,  ā = tril(s) + tril(sᵀ, -1)   (the adjoint of sym)
+# The triangular solves use the general ``solve`` primitive.
 
+
+def _cholesky_impl(a):
+    if not np.iscomplexobj(a):
+        return np.linalg.cholesky(a)
+    # Complex step: numpy's complex cholesky is the Hermitian a = L Lᴴ, which is not
+    # analytic; the analytic continuation is the complex-symmetric a = L Lᵀ (lower
+    # triangle of a, as numpy), computed here column by column over the whole stack.
+    a = np.asarray(a)
+    n = a.shape[-1]
+    L = np.zeros_like(a)
+    for j in range(n):
+        d = a[..., j, j] - np.sum(L[..., j, :j] ** 2, axis=-1)
+        L[..., j, j] = np.sqrt(d)
+        if j + 1 < n:
+            rest = a[..., j + 1:, j] - np.einsum("...ik,...k->...i", L[..., j + 1:, :j],
+                                                  L[..., j, :j])
+            L[..., j + 1:, j] = rest / L[..., j, j][..., None]
+    return L
+
+
+def _masks(n):
+    lower = np.tril(np.ones((n, n)))
+    strict = np.tril(np.ones((n, n)), -1)
+    phi = lower - 0.5 * np.eye(n)
+    return lower, strict, phi
+
+
+def _cholesky_jvp(t, ans, a):
+    lower, strict, phi = _masks(shape_of(a)[-1])
+    sym = add(multiply(t, lower), _mT(multiply(t, strict)))
+    x = solve_matrix(ans, sym)                    # L⁻¹ da
+    x = _mT(solve_matrix(ans, _mT(x)))            # L⁻¹ da L⁻ᵀ
+    return matmul(ans, multiply(x, phi))
+
+
+def _cholesky_vjp(g, ans, a):
+    lower, strict, phi = _masks(shape_of(a)[-1])
+    p = multiply(matmul(_mT(ans), g), phi)        # Φ(Lᵀ ḡ)
+    s = solve_matrix(_mT(ans), p)                 # L⁻ᵀ Φ
+    s = _mT(solve_matrix(_mT(ans), _mT(s)))       # L⁻ᵀ Φ L⁻¹
+    return add(multiply(s, lower), multiply(_mT(s), strict))
+
+
+_cholesky = register("cholesky", _cholesky_impl, _cholesky_jvp, _cholesky_vjp,
+                     domain=lambda rng: [([_spd(rng, (3, 3))], {}),
+                                         ([_spd(rng, (2, 3, 3))], {})])
+
+
+def cholesky(a, /, *, upper=False):
+    """The Cholesky factor of a (stack of) symmetric positive definite matrices
+    (``numpy.linalg.cholesky``).
+
+    As numpy, only the lower triangle of ``a`` is read (the upper one with
+    ``upper=True``); the derivative is that of exactly this function, so perturbing
+    the unread triangle has no effect.
+
+    Args:
+        a: shape ``(..., n, n)``, symmetric positive definite.
+        upper: return the upper factor ``U`` (``a = Uᵀ U``) instead of ``L``
+            (``a = L Lᵀ``).
+
+    Returns:
+        ``L`` (lower triangular), or ``U`` with ``upper=True``; same shape as ``a``.
+
+    >>> import admodes as ad, numpy as np
+    >>> ad.grad(lambda a: cholesky(a)[0, 0])(np.array([[4.0, 1.0], [1.0, 3.0]]))
+    array([[0.25, 0.  ],
+           [0.  , 0.  ]])
+    """
+    _square(a, "cholesky")
+    if upper:
+        return _mT(bind(_cholesky, _mT(a)))
+    return bind(_cholesky, a)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..dispatch import bind, value
-from ..forward import ndim_of, shape_of
+from ..dispatch import bind, ndim_of, shape_of, value
 from ..registry import register
 from .elementwise import divide, equal, exp, multiply, subtract, where
 from .shape import _axes_tuple, _nb, broadcast_to, flip, reshape
@@ -62,6 +61,20 @@ def sum(x, axis=None, keepdims=False):
 
 
 sum.primitive = _sum
+
+
+def unbroadcast(c, shape, nb):
+    """Sum ``c`` down to ``batch + shape`` (undo numpy broadcasting), keeping ``nb``
+    leading batch axes.  Written with admodes ops so it differentiates again."""
+    cs = shape_of(c)
+    if cs[nb:] == tuple(shape):
+        return c
+    extra = len(cs) - nb - len(shape)
+    axes = tuple(range(nb, nb + extra))
+    axes += tuple(nb + extra + k for k, n in enumerate(shape) if n == 1 and cs[nb + extra + k] != 1)
+    if axes:
+        c = bind(_sum, c, axis=tuple(a - len(cs) for a in axes), keepdims=True)
+    return bind(reshape.primitive, c, shape=cs[:nb] + tuple(shape))
 
 
 def mean(x, axis=None, keepdims=False):

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..dispatch import bind, value
-from ..forward import ndim_of, shape_of
+from ..dispatch import bind, ndim_of, shape_of, value
 from ..registry import register, variadic
 
 
@@ -99,7 +98,7 @@ def _bcast_jvp(t, ans, x, shape):
 
 
 def _bcast_vjp(g, ans, x, shape):
-    from ..reverse import unbroadcast
+    from .reductions import unbroadcast
     return unbroadcast(g, shape_of(x), _nb(g, ans))
 
 
@@ -510,7 +509,7 @@ def _diagonal_jvp(t, ans, x, offset, axis1, axis2):
 
 
 def _diagonal_vjp(g, ans, x, offset, axis1, axis2):
-    from .linalg import einsum
+    from .contractions import einsum
     xs = shape_of(x)
     n1, n2 = xs[axis1], xs[axis2]
     rows, cols = _diag_positions(n1, n2, offset)
@@ -564,5 +563,5 @@ def diag(v, k=0):
     embed = np.zeros((shape_of(v)[0], n, n))
     i = np.arange(shape_of(v)[0])
     embed[i, i + max(0, -k), i + max(0, k)] = 1.0
-    from .linalg import einsum
+    from .contractions import einsum
     return einsum("d,dij->ij", v, embed)
