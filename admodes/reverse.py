@@ -125,13 +125,21 @@ def _missing_rule(prim, i=None):
     )
 
 
-def backward(tape, seeds, leaves, consume=False):
+def backward(tape, seeds, leaves, consume=False, apply=None, every=False):
     """Sweep ``tape`` backwards from ``seeds`` (``{entry: cotangent}``).
 
+    THE reverse sweep: ``grad``, ``vjp``, ``jacrev``, ``loss.backward()``, ``checkpoint``
+    and the static graphs' replay and gradient programs all run it.
+
     Returns ``{leaf entry: cotangent}`` for the requested ``leaves`` (missing means
-    zero).  The tape is not modified, so it can be swept again, unless ``consume``:
-    then each entry is dropped once swept, so its residuals are freed during the sweep
-    (a single-use gradient needs them no longer, and their memory is reused at once).
+    zero); with ``every``, the cotangent of every entry that received one.  The tape is
+    not modified, so it can be swept again, unless ``consume``: then each entry is
+    dropped once swept, so its residuals are freed during the sweep (a single-use
+    gradient needs them no longer, and their memory is reused at once).
+
+    ``apply(prim, rule, g, ans, primals, params)``, if given, applies each VJP rule in
+    place of a direct call (``rule`` is None for a joint rule): the static graph passes
+    one that traces every rule into a gradient program.
 
     Fan-out contributions are summed.  The sum is done in place when the running total
     is an array this sweep allocated and nobody else holds (tracked by ``owned``); a
@@ -143,12 +151,12 @@ def backward(tape, seeds, leaves, consume=False):
     state = dispatch.sweeping
     state.depth += 1
     try:
-        return _sweep(tape, seeds, leaves, consume)
+        return _sweep(tape, seeds, leaves, consume, apply, every)
     finally:
         state.depth -= 1
 
 
-def _sweep(tape, seeds, leaves, consume):
+def _sweep(tape, seeds, leaves, consume, apply, every):
     start = max(seeds)
     cts = [None] * (start + 1)
     for k, g in seeds.items():
@@ -156,6 +164,7 @@ def _sweep(tape, seeds, leaves, consume):
     out = {}
     wanted = set(leaves)
     counting = dispatch._counting
+    scalar_ok = not counting and apply is None  # the float fast path applies rules itself
     add = _add
     owned = set()  # ids of arrays in cts that this sweep allocated and holds alone
     ndarray = np.ndarray
@@ -167,6 +176,8 @@ def _sweep(tape, seeds, leaves, consume):
         if owned:
             owned.discard(id(g))
         entry = tape[idx]
+        if every:
+            out[idx] = g
         if entry is None:
             if idx in wanted:
                 out[idx] = g
@@ -175,7 +186,7 @@ def _sweep(tape, seeds, leaves, consume):
         if consume:
             tape[idx] = _SWEPT
         rules = prim.vjps
-        if type(g) is float and type(rules) is tuple and not counting:
+        if type(g) is float and type(rules) is tuple and scalar_ok:
             # scalar code: float cotangents, nothing to un-broadcast or scatter
             for i, p in enumerate(parents):
                 if p is not None:
@@ -193,7 +204,8 @@ def _sweep(tape, seeds, leaves, consume):
         if prim.vjp_joint is not None:
             if counting:
                 prim.n_vjp += 1
-            joint = prim.vjp_joint(g, ans, primals, params)
+            joint = prim.vjp_joint(g, ans, primals, params) if apply is None else \
+                apply(prim, None, g, ans, primals, params)
         for i, p in enumerate(parents):
             if p is None:
                 continue
@@ -215,7 +227,8 @@ def _sweep(tape, seeds, leaves, consume):
                     raise _missing_rule(prim, i)
                 if counting:
                     prim.n_vjp += 1
-                c = rule(g, ans, *primals, **params)
+                c = rule(g, ans, *primals, **params) if apply is None else \
+                    apply(prim, rule, g, ans, primals, params)
             if c is None:
                 continue
             if elementwise:
