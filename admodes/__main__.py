@@ -2,7 +2,7 @@
 
 Commands: ``demo`` (the default) differentiates the course's graph both ways;
 ``report [--quick|--full] [--out DIR]`` measures forward vs reverse mode and writes the
-report (see :mod:`admodes.report`).
+report (see :mod:`admodes.bench.report`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def demo():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "report":
-        from .report import main as report_main
+        from .bench.report import main as report_main
         return report_main(argv[1:])
     parser = argparse.ArgumentParser(prog="admodes", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

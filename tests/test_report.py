@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 import admodes as ad
-from admodes import report
-from admodes.bench import interleaved, peak_memory, summarize, tape_size
+from admodes.bench import interleaved, markdown, peak_memory, summarize, sweeps, tape_size
 from admodes.bench import peers as peers_mod
 
 TINY = dict(
@@ -30,7 +29,7 @@ def no_peers(monkeypatch):
 
 def test_cli_writes_report(tmp_path, monkeypatch, no_peers, capsys):
     from admodes.__main__ import main
-    monkeypatch.setitem(report.CONFIGS, "quick", TINY)
+    monkeypatch.setitem(sweeps.CONFIGS, "quick", TINY)
     assert main(["report", "--out", str(tmp_path), "--quiet"]) == 0
     md = (tmp_path / "forward-vs-reverse.md").read_text()
     for heading in ("## 1. Gradient cost", "## 2. Operation counts", "## 3. Memory",
@@ -67,7 +66,7 @@ def test_cli_writes_report(tmp_path, monkeypatch, no_peers, capsys):
 
 
 def test_op_counts_show_the_mechanism(no_peers):
-    res = report.sweep_op_counts(dict(TINY, counts_n=[10, 30]), report.Progress(False))
+    res = sweeps.sweep_op_counts(dict(TINY, counts_n=[10, 30]), sweeps.Progress(False))
     small, big = res["rosenbrock"]
     # one pass for reverse and vectorised forward whatever n; n passes for jvp-per-direction
     assert small["reverse"]["total"] == big["reverse"]["total"]
@@ -94,15 +93,15 @@ def test_tape_size_counts_entries_and_bytes():
 
 def test_numerical_reference_and_rel_diff():
     x = np.array([0.3, -1.2, 2.0])
-    g = report.numerical_gradient(lambda v: np.sum(np.sin(v) * v), x)
-    assert report.rel_diff(g, np.cos(x) * x + np.sin(x)) < 1e-8
-    assert report.rel_diff((np.ones(2), 2.0), (2 * np.ones(2), 1.0)) == 0.5
-    assert report.directional_check(lambda v: np.sum(v ** 3), x, 3 * x ** 2,
+    g = sweeps.numerical_gradient(lambda v: np.sum(np.sin(v) * v), x)
+    assert sweeps.rel_diff(g, np.cos(x) * x + np.sin(x)) < 1e-8
+    assert sweeps.rel_diff((np.ones(2), 2.0), (2 * np.ones(2), 1.0)) == 0.5
+    assert sweeps.directional_check(lambda v: np.sum(v ** 3), x, 3 * x ** 2,
                                     np.random.default_rng(0)) < 1e-8
 
 
 def test_targets_handle_missing_figures():
-    rows = report.targets({})
+    rows = markdown.targets({})
     assert len(rows) == 11 and all(r["reached"] is None and not r["met"] for r in rows)
 
 
@@ -117,8 +116,8 @@ def test_chain_grad_fns_agree_with_admodes():
 
 
 def test_grad_cost_candidates_agree():
-    f, x = report._problem("mlp", 60)
-    c = report._grad_candidates(f, x, dict(TINY, jvp_loop_max=100))
+    f, x = sweeps._problem("mlp", 60)
+    c = sweeps._grad_candidates(f, x, dict(TINY, jvp_loop_max=100))
     g = c["reverse"]()
     for k in ("forward (vectorised)", "forward (jvp per direction)"):
         np.testing.assert_allclose(c[k](), g, rtol=1e-10, atol=1e-14)

@@ -1,0 +1,139 @@
+"""``admodes report``: measure forward vs reverse mode and write ``reports/``.
+
+Runs the sweeps of issue 4 and writes ``forward-vs-reverse.md``, PNG plots and
+``results.json`` (every raw sample) into the output folder::
+
+    admodes report            # --quick (default): about 20-60 s on 2 cores
+    admodes report --full     # larger sizes, more repeats
+    python -m admodes.report --out /tmp/r
+
+Every timing is a median over interleaved repeats with its interquartile range; ratios
+are taken per repeat between candidates timed in the same round.  The problems and the
+timing helpers live in :mod:`admodes.bench`, which the pytest-benchmark suite shares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from admodes.bench.markdown import markdown, targets
+from admodes.bench.plots import plot
+from admodes.bench.sweeps import (
+    CONFIGS,
+    Progress,
+    machine_info,
+    sweep_correctness,
+    sweep_gradient_cost,
+    sweep_jacobian,
+    sweep_memory,
+    sweep_op_counts,
+    sweep_peers,
+)
+
+__all__ = ["run", "write_report", "main", "limit_threads"]
+
+
+def limit_threads(n):
+    """A context limiting BLAS/OpenMP pools to ``n`` threads (``0``: leave the library
+    defaults), and a sentence saying what was done."""
+    if not n:
+        return contextlib.nullcontext(), "library defaults"
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext(), "library defaults (threadpoolctl is not installed)"
+    return threadpool_limits(n), f"limited to {n} (threadpoolctl; torch.set_num_threads)"
+
+
+def run(mode="quick", progress=None, config=None, sections=None, threads=1):
+    """Run the sweeps; return the results dict (what ``results.json`` holds).
+
+    ``threads`` limits the BLAS pools (and torch's) for the whole run: on a small shared
+    machine a second BLAS thread mostly waits for a busy core, which makes mid-sized
+    matrix products many times slower and very noisy.  ``0`` leaves the defaults.
+    """
+    cfg = dict(CONFIGS[mode])
+    if config:
+        cfg.update(config)
+    cfg["threads"] = threads
+    progress = progress or Progress()
+    steps = {"gradient_cost": sweep_gradient_cost, "op_counts": sweep_op_counts,
+             "memory": sweep_memory, "jacobian": sweep_jacobian, "peers": sweep_peers,
+             "correctness": sweep_correctness}
+    results = {"mode": mode, "config": cfg, "machine": machine_info()}
+    ctx, how = limit_threads(threads)
+    results["machine"]["threads"] = how
+    with ctx:
+        results["machine"]["blas_in_run"] = _blas_pools()
+        for key, fn in steps.items():
+            if sections is None or key in sections:
+                results[key] = fn(cfg, progress)
+    results["seconds"] = progress.elapsed()
+    return results
+
+
+def _blas_pools():
+    try:
+        from threadpoolctl import threadpool_info
+        return [{k: p.get(k) for k in ("internal_api", "num_threads")} for p in threadpool_info()]
+    except Exception:  # noqa: BLE001
+        return []
+
+
+def write_report(results, out):
+    """Write plots, ``forward-vs-reverse.md`` and ``results.json`` into ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    results["targets"] = targets(results)
+    files = plot(results, out)
+    (out / "forward-vs-reverse.md").write_text(markdown(results, files), encoding="utf-8")
+    with open(out / "results.json", "w", encoding="utf-8") as fh:
+        json.dump(results, fh, indent=1, default=_json_default)
+    return [out / "forward-vs-reverse.md", out / "results.json"] + [out / f for f in files]
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(type(o).__name__)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="admodes report",
+        description="Measure forward vs reverse mode and write the report "
+                    "(markdown, PNG plots, results.json).")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", dest="mode", action="store_const", const="quick",
+                      help="small sweep, under a minute on 2 cores (default)")
+    size.add_argument("--full", dest="mode", action="store_const", const="full",
+                      help="larger sizes and more repeats")
+    parser.add_argument("--out", default="reports", help="output folder (default: reports)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS (and torch) threads during the run; 0 keeps the library "
+                             "defaults (default: 1, steadier on a small shared machine)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    args = parser.parse_args(argv)
+    mode = args.mode or "quick"
+    progress = Progress(enabled=not args.quiet)
+    progress(f"admodes report --{mode}: writing into {args.out}/")
+    results = run(mode, progress, threads=args.threads)
+    paths = write_report(results, args.out)
+    progress(f"done in {progress.elapsed():.0f} s: " + ", ".join(str(p) for p in paths))
+    for t in results["targets"]:
+        v = "not measured" if t["reached"] is None else f"{t['reached']:.3g}"
+        progress(f"  target {t['target']}: {v} (goal {t['goal']}, "
+                 f"{'met' if t['met'] else 'not met'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
