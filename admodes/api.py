@@ -31,12 +31,17 @@ SCALAR_PASSES = 4
 _MODES = {"reverse": "reverse", "rev": "reverse", "forward": "forward", "fwd": "forward"}
 
 
-def _mode(mode, fname):
+def _mode(mode, fname, also=()):
+    """The one mode-name parser: ``"forward"``/``"fwd"``, ``"reverse"``/``"rev"``, and the
+    extra names ``also`` that a caller accepts as they are (``op_counts``' "value")."""
+    if mode in also:
+        return mode
     try:
         return _MODES[mode]
     except (KeyError, TypeError):
+        extra = "".join(f", {a!r}" for a in also)
         raise ValueError(f"{fname}: unknown mode {mode!r}; expected 'forward' (or 'fwd') "
-                         "or 'reverse' (or 'rev')") from None
+                         f"or 'reverse' (or 'rev'){extra}") from None
 
 
 def _argnums(argnums, nargs, fname):

@@ -276,11 +276,19 @@ def counting():
 
     Yields a dict-like snapshot function: call it to get
     ``{"impl": n, "jvp": n, "vjp": n}`` summed over the registry since the block began.
+    Blocks nest: each counts from its own start (the counters only grow), so an inner
+    block never changes what the outer one reports.
+
+    >>> import admodes as ad
+    >>> with ad.counting() as outer:
+    ...     _ = ad.grad(lambda x: x * x + x)(2.0)
+    ...     with ad.counting() as inner:
+    ...         _ = ad.grad(lambda x: x * x)(2.0)
+    ...     inner()["vjp"], outer()["vjp"]
+    (1, 4)
     """
     global _counting
-    prims = list(registry.values())
-    for p in prims:
-        p.n_impl = p.n_jvp = p.n_vjp = 0
+    base = {p: (p.n_impl, p.n_jvp, p.n_vjp) for p in registry.values()}
     previous = _counting
     _counting = True
 
@@ -288,11 +296,12 @@ def counting():
         total = {"impl": 0, "jvp": 0, "vjp": 0}
         per = {}
         for p in registry.values():
-            total["impl"] += p.n_impl
-            total["jvp"] += p.n_jvp
-            total["vjp"] += p.n_vjp
-            if by_primitive and (p.n_impl or p.n_jvp or p.n_vjp):
-                per[p.name] = {"impl": p.n_impl, "jvp": p.n_jvp, "vjp": p.n_vjp}
+            b = base.get(p, (0, 0, 0))
+            n = {"impl": p.n_impl - b[0], "jvp": p.n_jvp - b[1], "vjp": p.n_vjp - b[2]}
+            for k, v in n.items():
+                total[k] += v
+            if by_primitive and any(n.values()):
+                per[p.name] = n
         return (total, per) if by_primitive else total
 
     try:

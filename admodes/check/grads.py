@@ -8,10 +8,9 @@ import warnings
 
 import numpy as np
 
-from ..api import jvp, vjp
+from ..api import _mode, jvp, vjp
 from ..tree import flatten, leaf_paths, unflatten
 from .numerical import (
-    _MODES,
     _absmax,
     _dtype_of_eps,
     _flat_fun,
@@ -401,11 +400,7 @@ def check_grads(fun, args, order=2, modes=("forward", "reverse"), eps=None, rtol
                         "arguments, e.g. (x,)")
     if isinstance(modes, str):
         modes = (modes,)
-    try:
-        modes = tuple(dict.fromkeys(_MODES[m] for m in modes))
-    except (KeyError, TypeError):
-        raise ValueError(f"check_grads: unknown mode in {modes!r}; expected 'forward' "
-                         "('fwd') and/or 'reverse' ('rev')") from None
+    modes = tuple(dict.fromkeys(_mode(m, "check_grads") for m in modes))
     if not modes:
         raise ValueError("check_grads: modes is empty")
     if int(order) < 1:

@@ -42,16 +42,15 @@ import warnings
 
 import numpy as np
 
-from ..api import vjp
+from ..api import _Args, _jac_assemble, vjp
 from ..dispatch import Box, counting
 from ..registry import registry
-from ..tree import flatten, leaf_paths, unflatten
+from ..tree import flatten, leaf_paths
 
 __all__ = ["numerical_jacobian", "input_scale", "complex_step_problem"]
 
 
 _METHODS = ("central", "richardson", "complex")
-_MODES = {"forward": "forward", "fwd": "forward", "reverse": "reverse", "rev": "reverse"}
 
 
 # ---------------------------------------------------------------- leaves and scales ---
@@ -82,11 +81,13 @@ def input_scale(x):
     return np.maximum(a, 0.1 * rms)
 
 
-class _Inputs:
-    """The float leaves of a tuple of arguments, and how to rebuild the arguments."""
+class _Inputs(_Args):
+    """Every argument's float leaves (the same handler as the transformations', all
+    arguments differentiated) with what the checker adds: the leaves as arrays, their
+    kinds and scales, and how to rebuild the arguments from arrays."""
 
     def __init__(self, args, prefix="args"):
-        leaves, self.td = flatten(list(args))
+        leaves = flatten(list(args))[0]
         self.paths = leaf_paths(list(args), prefix)
         self.kinds, self.arrays = [], []
         for x, p in zip(leaves, self.paths):
@@ -107,8 +108,8 @@ class _Inputs:
             if a.dtype.kind != "f":
                 raise TypeError(f"{p} has dtype {a.dtype}: derivative checks need float inputs")
             self.arrays.append(a)
+        super().__init__(args, tuple(range(len(args))), "check_grads")
         self.shapes = [a.shape for a in self.arrays]
-        self.sizes = [a.size for a in self.arrays]
         self.scales = [input_scale(a) for a in self.arrays]
 
     @property
@@ -126,7 +127,7 @@ class _Inputs:
         return np.asarray(a)
 
     def build(self, arrays):
-        return unflatten(self.td, [self.leaf(k, a) for k, a in enumerate(arrays)])
+        return self.per_arg([self.leaf(k, a) for k, a in enumerate(arrays)])
 
     def shifted(self, v, h):
         """Inputs moved by ``h * v`` (v: one array per leaf, None = no move)."""
@@ -163,7 +164,6 @@ def _real64(arrs):
 def _primitives_used(fun, inputs):
     """Names of the primitives ``fun`` runs at ``inputs`` (one traced real evaluation),
     or None if it cannot be traced."""
-    saved = {n: (p.n_impl, p.n_jvp, p.n_vjp) for n, p in registry.items()}
     try:
         with counting() as snapshot:
             vjp(lambda *xs: fun(*inputs.build(xs)), *inputs.arrays)
@@ -171,11 +171,6 @@ def _primitives_used(fun, inputs):
         return set(per)
     except Exception:
         return None
-    finally:
-        for n, (a, b, c) in saved.items():
-            p = registry.get(n)
-            if p is not None:
-                p.n_impl, p.n_jvp, p.n_vjp = a + p.n_impl, b + p.n_jvp, c + p.n_vjp
 
 
 def complex_step_problem(fun, inputs):
@@ -377,17 +372,16 @@ def _numerical_flat(fun, inputs, method, step=None, with_error=False):
 
 def _assemble(J, inputs, outs, out_td):
     """Flat Jacobian -> ``out.shape + x.shape`` blocks, in the output's tree of the
-    input's tree (a plain array when both are single arrays)."""
-    per_out, r = [], 0
+    input's tree (the transformations' assembly: a plain array when both are arrays)."""
+    rows, r = [], 0
     for o in outs:
         blocks, c = [], 0
         for shape, size in zip(inputs.shapes, inputs.sizes):
             blocks.append(J[r:r + o.size, c:c + size].reshape(o.shape + shape))
             c += size
         r += o.size
-        tree = unflatten(inputs.td, blocks)
-        per_out.append(tree[0])
-    return unflatten(out_td, per_out)
+        rows.append(blocks)
+    return _jac_assemble(rows, [o.shape for o in outs], inputs, True, out_td, in_major=False)
 
 
 def numerical_jacobian(fun, x, method="central", *, step=None, return_error=False):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..api import _chunks
+from ..api import _chunks, _mode
 
 __all__ = ["OpCounts"]
 
@@ -44,10 +44,7 @@ class OpCounts:
         if mode == "all":
             return {m: self.op_counts(m, chunk_size=chunk_size)
                     for m in ("value", "forward", "reverse")}
-        mode = {"fwd": "forward", "rev": "reverse"}.get(mode, mode)
-        if mode not in ("value", "forward", "reverse"):
-            raise ValueError(f"op_counts: unknown mode {mode!r}; expected 'value', "
-                             "'forward', 'reverse' or 'all'")
+        mode = _mode(mode, "op_counts", also=("value", "all"))
         ops = [nd for nd in self.nodes if nd.primitive is not None]
         by = {}
 

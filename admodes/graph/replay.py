@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from .. import dispatch
-from ..api import _Args, _finish, _plain_scalar, choose_mode
+from ..api import _Args, _finish, _mode, _plain_scalar, choose_mode
 from ..dispatch import Box, bind, shape_of, value
 from ..reverse import backward
 from ..tree import flatten, unflatten
@@ -457,10 +457,8 @@ class Graph(OpCounts, Drawing):
         out_sizes = [math.prod(s) for s in out_shapes]
         if mode is None:
             mode = choose_mode(sum(inputs.sizes), sum(out_sizes))
-        if mode in ("forward", "fwd"):
+        if _mode(mode, "jacobian") == "forward":
             return _jacfwd_impl(self, args, {}, nums, single, chunk_size, "jacobian")
-        if mode not in ("reverse", "rev"):
-            raise ValueError(f"jacobian: unknown mode {mode!r}")
         vals = self._values(inputs.leaves)
 
         def sweep(rows):
