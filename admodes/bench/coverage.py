@@ -102,8 +102,10 @@ _add(E, "float_power", "np.float_power(x, y)", lambda xp, x, y: xp.float_power(x
      _two(_pos(2, 3), _u(3)))
 _add(E, "sinc at 0", "np.sinc(x * [0, 1])", lambda xp, x: xp.sinc(x * np.array([0.0, 1.0])),
      _u(2))
-_add(E, "nan_to_num", "np.nan_to_num(x * [nan, 1, inf])",
-     lambda xp, x: xp.nan_to_num(x * np.array([np.nan, 1.0, np.inf])) * 1e-300, _pos(3))
+_NAN_INF = np.array([np.nan, 1.0, np.inf, -np.inf, 1.0])
+_add(E, "nan_to_num", "np.nan_to_num(np.where(m, x, [nan, ., inf, -inf, .]), posinf=5.0)",
+     lambda xp, x: xp.nan_to_num(xp.where(_NAN_INF == 1.0, x, _NAN_INF),
+                                 posinf=5.0, neginf=-5.0), _pos(5))
 _add(E, "round/around", "x * np.round(x, 1)", lambda xp, x: x * xp.round(x, 1), _u(2, 3),
      method=lambda x: x * x.round(1))
 _add(E, "around", "x * np.around(x)", lambda xp, x: x * xp.around(x), _u(2, 3))
@@ -134,12 +136,18 @@ _add(R, "average", "np.average(x, axis=0, weights=w)",
 _add(R, "ptp", "np.ptp(x, axis=1)", lambda xp, x: xp.ptp(x, axis=1), _distinct(2, 4),
      method=None)
 for _name in ("nansum", "nanmean", "nanmax", "nanmin"):
-    _add(R, _name, f"np.{_name}(x * [1, nan, 1], axis=1)",
-         (lambda n: lambda xp, x: getattr(xp, n)(x * np.array([1.0, np.nan, 1.0]), axis=1))(_name),
+    _add(R, _name, f"np.{_name}(np.where(m, x, nan), axis=1)",
+         (lambda n: lambda xp, x: getattr(xp, n)(
+             xp.where(np.array([True, False, True]), x, np.nan), axis=1))(_name),
          _distinct(2, 3))
 _add(R, "amax", "np.amax(x, axis=0)", lambda xp, x: xp.amax(x, axis=0), _distinct(3, 2))
 _add(R, "amin", "np.amin(x, axis=0)", lambda xp, x: xp.amin(x, axis=0), _distinct(3, 2))
-for _name in ("sum", "mean", "prod", "max", "min", "var", "std"):
+for _name in ("max", "min"):  # numpy's max and min take no dtype
+    _add(R, f"{_name} (axis, keepdims)", f"np.{_name}(x, axis=1, keepdims=True)",
+         (lambda n: lambda xp, x: getattr(xp, n)(x, axis=1, keepdims=True))(_name),
+         _distinct(2, 3),
+         method=(lambda n: lambda x: getattr(x, n)(axis=1, keepdims=True))(_name))
+for _name in ("sum", "mean", "prod", "var", "std"):
     _add(R, f"{_name} (axis, keepdims, dtype)",
          f"np.{_name}(x, axis=1, keepdims=True, dtype=np.float64)",
          (lambda n: lambda xp, x: getattr(xp, n)(x, axis=1, keepdims=True,
