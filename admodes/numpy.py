@@ -349,3 +349,185 @@ def _astype(self, dtype):
 
 
 _install_box_methods(Box)
+
+
+# ---------------------------------------------------------------- more of numpy -------
+# (issue 10)  The rest of the everyday numpy functions; docs/numpy-coverage.md is the
+# generated table of what works (python -m admodes.bench.coverage).
+
+from .ops import shape as _shp  # noqa: E402
+from .ops.elementwise import (  # noqa: E402,F401
+    allclose,
+    arccosh,
+    arcsinh,
+    arctanh,
+    around,
+    cbrt,
+    deg2rad,
+    degrees,
+    exp2,
+    fabs,
+    float_power,
+    fmax,
+    fmin,
+    fmod,
+    heaviside,
+    hypot,
+    isclose,
+    log2,
+    log10,
+    logaddexp2,
+    mod,
+    nan_to_num,
+    rad2deg,
+    radians,
+    remainder,
+    round,
+    signbit,
+    sinc,
+    trunc,
+)
+from .ops.numeric import (  # noqa: E402,F401
+    convolve,
+    correlate,
+    diff,
+    gradient,
+    interp,
+    polyval,
+    trapezoid,
+)
+from .ops.reductions import (  # noqa: E402,F401
+    average,
+    cumprod,
+    median,
+    nanmax,
+    nanmean,
+    nanmin,
+    nansum,
+    percentile,
+    ptp,
+    quantile,
+)
+from .ops.shape import (  # noqa: E402,F401
+    argsort,
+    array_split,
+    broadcast_arrays,
+    column_stack,
+    cross,
+    dsplit,
+    dstack,
+    fliplr,
+    flipud,
+    hsplit,
+    kron,
+    meshgrid,
+    put_along_axis,
+    repeat,
+    roll,
+    rot90,
+    sort,
+    split,
+    take,
+    take_along_axis,
+    tile,
+    tril,
+    triu,
+    vsplit,
+)
+
+amax, amin = max, min
+
+
+def atleast_1d(*arys):
+    """``numpy.atleast_1d`` of one or more arrays."""
+    out = [_shp.atleast_1d(a) for a in arys]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def atleast_2d(*arys):
+    """``numpy.atleast_2d`` of one or more arrays."""
+    out = [_shp.atleast_2d(a) for a in arys]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def atleast_3d(*arys):
+    """``numpy.atleast_3d`` of one or more arrays."""
+    out = [_shp.atleast_3d(a) for a in arys]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _no_inplace(name, advice):
+    def f(*args, **kwargs):
+        raise TypeError(f"numpy.{name} writes in place, and admodes values are "
+                        f"immutable; use {advice} instead")
+    return f
+
+
+_UFUNCS.update({
+    _np.log2: log2, _np.log10: log10, _np.exp2: exp2, _np.cbrt: cbrt,
+    _np.arcsinh: arcsinh, _np.arccosh: arccosh, _np.arctanh: arctanh, _np.hypot: hypot,
+    _np.fmax: fmax, _np.fmin: fmin, _np.float_power: float_power, _np.fabs: fabs,
+    _np.deg2rad: deg2rad, _np.rad2deg: rad2deg, _np.radians: radians, _np.degrees: degrees, _np.logaddexp2: logaddexp2,
+    _np.remainder: mod, _np.fmod: fmod, _np.heaviside: heaviside, _np.signbit: signbit,
+    _np.trunc: trunc,
+})
+_FUNCTIONS.update({
+    _np.round: round, _np.around: around, _np.isclose: isclose, _np.allclose: allclose,
+    _np.sinc: sinc, _np.nan_to_num: nan_to_num,
+    _np.cumprod: cumprod, _np.median: median, _np.percentile: percentile,
+    _np.quantile: quantile, _np.average: average, _np.ptp: ptp, _np.nansum: nansum,
+    _np.nanmean: nanmean, _np.nanmax: nanmax, _np.nanmin: nanmin,
+    _np.sort: sort, _np.argsort: argsort, _np.take: take,
+    _np.take_along_axis: take_along_axis,
+    _np.put_along_axis: _no_inplace(
+        "put_along_axis", "admodes.numpy.put_along_axis(arr, indices, values, axis, "
+        "inplace=False), which returns the result"),
+    _np.tril: tril, _np.triu: triu, _np.kron: kron, _np.cross: cross, _np.split: split,
+    _np.array_split: array_split, _np.hsplit: hsplit, _np.vsplit: vsplit,
+    _np.dsplit: dsplit, _np.tile: tile, _np.repeat: repeat, _np.roll: roll,
+    _np.rot90: rot90, _np.fliplr: fliplr, _np.flipud: flipud, _np.dstack: dstack,
+    _np.column_stack: column_stack, _np.atleast_1d: atleast_1d,
+    _np.atleast_2d: atleast_2d, _np.atleast_3d: atleast_3d,
+    _np.broadcast_arrays: broadcast_arrays, _np.meshgrid: meshgrid,
+    _np.interp: interp, _np.polyval: polyval, _np.convolve: convolve,
+    _np.correlate: correlate, _np.diff: diff, _np.gradient: gradient,
+    _np.trapezoid: trapezoid,
+})
+
+
+def _sort_method(self, *args, **kwargs):
+    raise TypeError("ndarray.sort sorts in place, and admodes values are immutable; "
+                    "use np.sort(x) instead")
+
+
+def _install_more_methods(cls):
+    """ndarray methods with numpy's keywords (``dtype`` on the reductions)."""
+    methods = {
+        "sum": lambda self, axis=None, dtype=None, out=None, keepdims=False:
+            sum(self, axis, keepdims, dtype) if out is None else _no_out("sum"),
+        "mean": lambda self, axis=None, dtype=None, out=None, keepdims=False:
+            mean(self, axis, keepdims, dtype) if out is None else _no_out("mean"),
+        "prod": lambda self, axis=None, dtype=None, out=None, keepdims=False:
+            prod(self, axis, keepdims, dtype) if out is None else _no_out("prod"),
+        "var": lambda self, axis=None, dtype=None, out=None, ddof=0, keepdims=False:
+            var(self, axis, keepdims, ddof, dtype) if out is None else _no_out("var"),
+        "std": lambda self, axis=None, dtype=None, out=None, ddof=0, keepdims=False:
+            std(self, axis, keepdims, ddof, dtype) if out is None else _no_out("std"),
+        "cumsum": lambda self, axis=None, dtype=None: cumsum(self, axis, dtype),
+        "cumprod": lambda self, axis=None, dtype=None: cumprod(self, axis, dtype),
+        "round": lambda self, decimals=0: round(self, decimals),
+        "take": lambda self, indices, axis=None, mode="raise": take(self, indices, axis,
+                                                                     mode=mode),
+        "repeat": lambda self, repeats, axis=None: repeat(self, repeats, axis),
+        "sort": _sort_method,
+        "argsort": lambda self, axis=-1, kind=None: argsort(self, axis),
+    }
+    for name, fn in methods.items():
+        setattr(cls, name, fn)
+
+
+def _no_out(name):
+    raise TypeError(f"ndarray.{name}: out= is not supported on traced values")
+
+
+_install_more_methods(Box)

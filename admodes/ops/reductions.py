@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..dispatch import bind, ndim_of, shape_of, value
+from ..dispatch import Box, bind, ndim_of, shape_of, value
 from ..registry import register
 from .elementwise import divide, equal, exp, multiply, subtract, where
 from .shape import _axes_tuple, _nb, broadcast_to, flip, reshape
 
 _reshape_p, _broadcast_p = reshape.primitive, broadcast_to.primitive
+
+
+def _float_dtype(name, dtype):
+    """Reductions take ``dtype=`` as numpy does; a derivative needs a float result, and
+    admodes computes in the input's precision (the dtype is not a cast)."""
+    if dtype is not None and np.dtype(dtype).kind != "f":
+        raise TypeError(f"numpy.{name}(dtype={np.dtype(dtype)}): a differentiable "
+                        "reduction needs a float dtype")
 
 
 def _kept_shape(xshape, axis):
@@ -55,8 +63,9 @@ _sum = register(
     keep=(), keep_ans=False)
 
 
-def sum(x, axis=None, keepdims=False):
+def sum(x, axis=None, keepdims=False, dtype=None):
     """``numpy.sum``."""
+    _float_dtype("sum", dtype)
     return bind(_sum, x, axis=_axes_tuple(axis, ndim_of(x)), keepdims=bool(keepdims))
 
 
@@ -77,16 +86,18 @@ def unbroadcast(c, shape, nb):
     return bind(reshape.primitive, c, shape=cs[:nb] + tuple(shape))
 
 
-def mean(x, axis=None, keepdims=False):
+def mean(x, axis=None, keepdims=False, dtype=None):
     """``numpy.mean`` (composite: no rule of its own)."""
+    _float_dtype("mean", dtype)
     xs = shape_of(x)
     axes = _axes_tuple(axis, len(xs))
     n = int(np.prod([xs[a] for a in axes], dtype=np.int64))
     return divide(sum(x, axes, keepdims), float(n))
 
 
-def var(x, axis=None, keepdims=False, ddof=0):
+def var(x, axis=None, keepdims=False, ddof=0, dtype=None):
     """``numpy.var`` (composite)."""
+    _float_dtype("var", dtype)
     xs = shape_of(x)
     axes = _axes_tuple(axis, len(xs))
     n = int(np.prod([xs[a] for a in axes], dtype=np.int64))
@@ -94,9 +105,10 @@ def var(x, axis=None, keepdims=False, ddof=0):
     return divide(sum(multiply(centred, centred), axes, keepdims), float(n - ddof))
 
 
-def std(x, axis=None, keepdims=False, ddof=0):
+def std(x, axis=None, keepdims=False, ddof=0, dtype=None):
     """``numpy.std`` (composite)."""
     from .elementwise import sqrt
+    _float_dtype("std", dtype)
     return sqrt(var(x, axis, keepdims, ddof))
 
 
@@ -123,7 +135,8 @@ def _extremum(name, npfn):
 
     prim = register(name, impl, jvp, vjp, analytic=False, domain=_reduction_domain)
 
-    def op(x, axis=None, keepdims=False):
+    def op(x, axis=None, keepdims=False, dtype=None):
+        _float_dtype(name, dtype)
         return bind(prim, x, axis=_axes_tuple(axis, ndim_of(x)), keepdims=bool(keepdims))
 
     op.__name__ = name
@@ -194,8 +207,9 @@ def _prod_domain(rng):
 _prod = register("prod", _prod_impl, _prod_jvp, _prod_vjp, domain=_prod_domain)
 
 
-def prod(x, axis=None, keepdims=False):
+def prod(x, axis=None, keepdims=False, dtype=None):
     """``numpy.prod``; the gradient is exact when entries are zero."""
+    _float_dtype("prod", dtype)
     return bind(_prod, x, axis=_axes_tuple(axis, ndim_of(x)), keepdims=bool(keepdims))
 
 
@@ -217,8 +231,9 @@ _cumsum = register(
     keep=(), keep_ans=False)
 
 
-def cumsum(x, axis=None):
+def cumsum(x, axis=None, dtype=None):
     """``numpy.cumsum`` (``axis=None`` flattens first)."""
+    _float_dtype("cumsum", dtype)
     if axis is None:
         x = reshape(x, (-1,))
         axis = -1
@@ -378,3 +393,237 @@ def softmax_cross_entropy(logits, labels):
 
 
 softmax_cross_entropy.primitive = _sce
+
+
+# ---------------------------------------------------------------- cumprod -------------
+# (issue 10)  A primitive along the last axis (the public function moves ``axis`` there).
+# Without zeros the rules are ans * cumsum(t / x) and its transpose; with zeros they use
+# the exact partials C[..., j, k] = prod_{i <= k, i != j} x_i (k >= j), an n x n matrix
+# per row, built with cumprod itself so that it differentiates again.
+
+
+def _cumprod_impl(x):
+    return np.cumprod(x, axis=-1)
+
+
+def _cumprod_partials(x):
+    from .elementwise import where as _where
+    from .shape import expand_dims
+    n = shape_of(x)[-1]
+    y = _where(np.eye(n, dtype=bool), 1.0, expand_dims(x, -2))  # y[.., j, i] = x_i, 1 at i=j
+    return multiply(bind(_cumprod, y), np.triu(np.ones((n, n))))
+
+
+def _has_zero(x):
+    return not np.all(value(x) != 0)
+
+
+def _cumprod_jvp(t, ans, x):
+    from .contractions import einsum
+    if not _has_zero(x):
+        return multiply(ans, bind(_cumsum, divide(t, x), axis=-1))
+    return einsum("...jk,...j->...k", _cumprod_partials(x), t)
+
+
+def _cumprod_vjp(g, ans, x):
+    from .contractions import einsum
+    if not _has_zero(x):
+        rev = flip(bind(_cumsum, flip(multiply(g, ans), (-1,)), axis=-1), (-1,))
+        return divide(rev, x)
+    return einsum("...jk,...k->...j", _cumprod_partials(x), g)
+
+
+def _cumprod_domain(rng):
+    x = rng.uniform(0.5, 1.5, (2, 4)) * rng.choice([-1.0, 1.0], (2, 4))
+    z1 = x.copy()
+    z1[0, 1] = 0.0
+    z2 = x.copy()
+    z2[1, [0, 2]] = 0.0
+    return [([x], {}), ([z1], {}), ([z2], {}), ([np.array([0.0, 1.3, -0.7])], {})]
+
+
+# analytic=False: cumprod is analytic, but with two zeros in a row the complex step's
+# cross term (i h)(i h) = -h**2 is an absolute error that its relative error bar does not
+# cover (the true derivative there is exactly 0), so the checkers use differences.
+_cumprod = register("cumprod", _cumprod_impl, _cumprod_jvp, _cumprod_vjp, analytic=False,
+                    domain=_cumprod_domain, keep=(0,), keep_ans=True)
+
+
+def cumprod(x, axis=None, dtype=None):
+    """``numpy.cumprod`` (``axis=None`` flattens first); the gradient is exact when
+    entries are zero.
+
+    >>> import admodes as ad, numpy as np
+    >>> ad.grad(lambda x: cumprod(x)[-1])(np.array([2.0, 0.0, 3.0]))
+    array([0., 6., 0.])
+    """
+    from .shape import moveaxis
+    _float_dtype("cumprod", dtype)
+    if axis is None:
+        return bind(_cumprod, reshape(x, (-1,)))
+    (axis,) = _axes_tuple(axis, ndim_of(x))
+    if axis == -1:
+        return bind(_cumprod, x)
+    return moveaxis(bind(_cumprod, moveaxis(x, axis, -1)), -1, axis)
+
+
+cumprod.primitive = _cumprod
+
+# ---------------------------------------------------------------- order statistics ----
+# Composites of sort (a gather by the stable argsort): the derivative of a tied value
+# goes to the element that the stable sort put in that position (as in JAX); between
+# two order statistics, quantile / percentile / median interpolate linearly (numpy's
+# default method="linear").
+
+
+def _last_axis(x, axis):
+    """``x`` with the reduced ``axis`` (None, int or tuple) merged into one last axis,
+    and the normalised axes."""
+    from .shape import transpose
+    nd = ndim_of(x)
+    axes = _axes_tuple(axis, nd)
+    keep = [k for k in range(-nd, 0) if k not in axes]
+    xt = transpose(x, tuple(k + nd for k in keep + list(axes)))
+    shape = shape_of(xt)
+    return reshape(xt, shape[:len(keep)] + (-1,)), axes
+
+
+def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+             keepdims=False):
+    """``numpy.quantile`` with ``method="linear"``, differentiable in ``a`` (``q`` is a
+    constant).
+
+    Args:
+        a: the data.
+        q: quantile(s) in [0, 1], a float or an array.
+        axis: None (all), an int or a tuple of ints.
+        keepdims: keep the reduced axes with size one.
+
+    Returns:
+        The quantiles, of shape ``q.shape`` + the reduced shape (as numpy).
+
+    >>> import admodes as ad, numpy as np
+    >>> ad.grad(lambda x: quantile(x, 0.25))(np.array([3.0, 1.0, 2.0]))
+    array([0. , 0.5, 0.5])
+    """
+    from .elementwise import add
+    from .shape import moveaxis, sort
+    if out is not None:
+        raise TypeError("numpy.quantile: out= is not supported on traced values")
+    if method != "linear":
+        raise NotImplementedError(f"numpy.quantile(method={method!r}): admodes supports "
+                                  "method='linear' only")
+    if isinstance(q, Box):
+        raise TypeError("numpy.quantile: q must be a constant (differentiating with "
+                        "respect to q is not supported)")
+    qv = np.asarray(value(q), dtype=float)
+    if np.any((qv < 0) | (qv > 1)) or np.any(np.isnan(qv)):
+        raise ValueError("numpy.quantile: quantiles must be in the range [0, 1]")
+    xs = shape_of(a)
+    flat, axes = _last_axis(a, axis)
+    n = shape_of(flat)[-1]
+    s = sort(flat, axis=-1)
+    pos = qv * (n - 1)
+    lo = np.floor(pos).astype(np.intp)
+    hi = np.minimum(lo + 1, n - 1)
+    t = pos - lo
+    lo_v = s[(Ellipsis, lo)]
+    hi_v = s[(Ellipsis, hi)]
+    diff = subtract(hi_v, lo_v)
+    # numpy's lerp: a + d * t below t = 0.5, b - d * (1 - t) from there (same values)
+    res = where(t >= 0.5, subtract(hi_v, multiply(diff, 1.0 - t)),
+                add(lo_v, multiply(diff, t)))
+    nq = qv.ndim
+    if nq:  # numpy puts the quantile axes first
+        res = moveaxis(res, tuple(range(-nq, 0)), tuple(range(nq)))
+    if keepdims:
+        res = reshape(res, qv.shape + _kept_shape(xs, axes))
+    return res
+
+
+def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+               keepdims=False):
+    """``numpy.percentile``: :func:`quantile` of ``q / 100``."""
+    return quantile(a, np.asarray(value(q), dtype=float) / 100.0, axis, out,
+                    overwrite_input, method, keepdims)
+
+
+def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """``numpy.median``: the 0.5 :func:`quantile` (the mean of the two middle values
+    for an even count)."""
+    return quantile(a, 0.5, axis, out, overwrite_input, "linear", keepdims)
+
+
+def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    """``numpy.average``, differentiable in ``a`` and in ``weights``.
+
+    >>> import admodes as ad, numpy as np
+    >>> ad.grad(lambda w: average(np.array([1.0, 3.0]), weights=w))(np.array([1.0, 1.0]))
+    array([-0.5,  0.5])
+    """
+    if weights is None:
+        avg = mean(a, axis, keepdims)
+        if not returned:
+            return avg
+        n = np.prod(shape_of(a)) / np.prod(shape_of(avg))
+        return avg, np.full(shape_of(avg), float(n))
+    xs, ws = shape_of(a), shape_of(weights)
+    if xs != ws:
+        if axis is None or len(ws) != 1 or not isinstance(axis, (int, np.integer)):
+            raise TypeError("numpy.average: axis must be an int when the shapes of a "
+                            f"{xs} and weights {ws} differ")
+        if ws[0] != xs[axis]:
+            raise ValueError("numpy.average: length of weights differs from the axis")
+        ax = int(axis) % len(xs)
+        weights = reshape(weights, (1,) * ax + ws + (1,) * (len(xs) - ax - 1))
+    wsum = sum(multiply(weights, np.ones(xs)), axis, keepdims)
+    avg = divide(sum(multiply(a, weights), axis, keepdims), wsum)
+    return (avg, wsum) if returned else avg
+
+
+def ptp(a, axis=None, keepdims=False):
+    """``numpy.ptp``: ``max - min`` (ties split evenly, as for max and min)."""
+    return subtract(max(a, axis, keepdims), min(a, axis, keepdims))
+
+
+# ---------------------------------------------------------------- nan reductions ------
+# NaN entries are ignored: their derivative is 0 (as JAX).  A slice that is all NaN
+# gives NaN (nanmean, nanmax, nanmin) as numpy does, with a zero derivative.
+
+
+def _nan_mask(a):
+    return np.isnan(value(a))
+
+
+def nansum(a, axis=None, dtype=None, out=None, keepdims=False):
+    """``numpy.nansum``: NaNs count as zero."""
+    _float_dtype("nansum", dtype)
+    m = _nan_mask(a)
+    return sum(where(m, 0.0, a) if m.any() else a, axis, keepdims)
+
+
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
+    """``numpy.nanmean``: the mean of the non-NaN entries."""
+    _float_dtype("nanmean", dtype)
+    m = _nan_mask(a)
+    axes = _axes_tuple(axis, ndim_of(a))
+    count = np.sum(~m, axis=axes, keepdims=keepdims).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return divide(nansum(a, axis, None, None, keepdims), count)
+
+
+def _nan_extremum(fn, fill):
+    def op(a, axis=None, out=None, keepdims=False):
+        m = _nan_mask(a)
+        if not m.any():
+            return fn(a, axis, keepdims)
+        axes = _axes_tuple(axis, ndim_of(a))
+        res = fn(where(m, fill, a), axes, keepdims)
+        return where(np.all(m, axis=axes, keepdims=keepdims), np.nan, res)
+    return op
+
+
+nanmax = _nan_extremum(max, -np.inf)
+nanmax.__name__, nanmax.__doc__ = "nanmax", "``numpy.nanmax``: NaNs ignored."
+nanmin = _nan_extremum(min, np.inf)
+nanmin.__name__, nanmin.__doc__ = "nanmin", "``numpy.nanmin``: NaNs ignored."
