@@ -127,14 +127,14 @@ class _Linear:
         return {(u, v): c for v in self.pred for u, c in self.pred[v].items()}
 
     def eliminate(self, j):
-        """Eliminate vertex ``j``; return ``(mults, adds, new edges)``."""
+        """Eliminate vertex ``j``; return ``(mults, adds, new edges, edges added onto)``."""
         P, S = self.pred.pop(j), self.succ.pop(j)
         for i in P:
             del self.succ[i][j]
         for k in S:
             del self.pred[k][j]
         mults = adds = 0
-        fresh = []
+        fresh, grown = [], []
         for i, cji in P.items():
             si = self.succ[i]
             for k, ckj in S.items():
@@ -147,11 +147,12 @@ class _Linear:
                     p = si[k] + p
                     adds += 1
                     self.unit.discard((i, k))
+                    grown.append((i, k))
                 else:
                     fresh.append((i, k))
                 si[k] = self.pred[k][i] = p
         self.unit = {e for e in self.unit if j not in e}
-        return mults, adds, fresh
+        return mults, adds, fresh, grown
 
 
 def _scalar_values(graph, args, fname):
@@ -423,7 +424,8 @@ def _walk(lin, x, y):
 @dataclass(frozen=True)
 class Step:
     """One vertex elimination: the vertex, its predecessors and successors at that time,
-    the multiplications and additions it cost, and the edges it created."""
+    the multiplications and additions it cost, the edges it created (``fill``) and the
+    existing edges it added onto (``grown``)."""
 
     vertex: int
     preds: tuple
@@ -431,6 +433,7 @@ class Step:
     mults: int
     adds: int
     fill: tuple
+    grown: tuple
 
 
 @dataclass(frozen=True)
@@ -531,10 +534,10 @@ def eliminate(graph, order="forward", *args, snapshots=False):
         else:
             j = seq[len(done)]
         preds, succs = tuple(lin.pred[j]), tuple(lin.succ[j])
-        m, a, fresh = lin.eliminate(j)
+        m, a, fresh, grown = lin.eliminate(j)
         mults += m
         adds += a
-        steps.append(Step(j, preds, succs, m, a, tuple(fresh)))
+        steps.append(Step(j, preds, succs, m, a, tuple(fresh), tuple(grown)))
         if snapshots:
             snaps.append(lin.edges())
         left.discard(j)
@@ -631,15 +634,22 @@ def _labels(graph, lin, names):
 
 def _positions(graph, lin):
     layer, pos, _ = graph._layout()
-    xy = {k: (pos[k], float(layer[k])) for k in lin.pred if k < len(graph.nodes)}
+    xy = {k: (1.6 * pos[k], 1.3 * layer[k]) for k in lin.pred if k < len(graph.nodes)}
     for s, r in lin.sink_of.items():
         x, y = xy[r]
-        xy[s] = (x + 0.5, y + 1.0)
+        xy[s] = (x + 0.8, y + 1.3)
     return xy
 
 
+def _panel_size(xy):
+    """Inches of one panel: about 0.85 inch per unit of the layout, plus the title."""
+    xs = [p[0] for p in xy.values()]
+    ys = [p[1] for p in xy.values()]
+    return max(2.4, 0.85 * (max(xs) - min(xs) + 1.6)), 0.85 * (max(ys) - min(ys) + 1.2) + 0.9
+
+
 def _num(c):
-    return "1" if c is None else f"{c:.4g}"
+    return "1" if c is None else f"{c:.3g}"
 
 
 def _panel(ax, Circle, xy, label, edges, *, hot_nodes=(), hot_edges=(), fresh=(),
@@ -721,7 +731,8 @@ def draw_paths(graph, path=None, *, output=None, input=None, at=None, names=None
             x = lin.inputs[t]
             for route in _routes(lin, x, y):
                 panels.append((x, y, route))
-    fig = Figure(figsize=(2.6 * len(panels), 3.2))
+    pw, ph = _panel_size(xy)
+    fig = Figure(figsize=(pw * len(panels), ph + 0.3))
     total = {}
     for q, (x, y, route) in enumerate(panels):
         pairs = list(zip(route, route[1:]))
@@ -737,7 +748,8 @@ def draw_paths(graph, path=None, *, output=None, input=None, at=None, names=None
                title=f"{text}\n{factors} = {prod:.4g}")
     sums = ", ".join(f"∂{label[y]}/∂{label[x]} = {s:.4g}" for (x, y), s in total.items())
     fig.suptitle(f"{n} path{'s' * (n != 1)}; the sum over paths: {sums}", fontsize=10)
-    fig.subplots_adjust(top=0.72, bottom=0.02, left=0.01, right=0.99, wspace=0.05)
+    fig.subplots_adjust(top=1 - 1.0 / (ph + 0.3), bottom=0.02, left=0.01, right=0.99,
+                        wspace=0.05)
     if path is not None:
         fig.savefig(str(path), dpi=dpi)
     return fig
@@ -760,7 +772,7 @@ def _routes(lin, x, y):
 def draw_elimination(graph, order="forward", path=None, *, at=None, names=None,
                      edge_text=True, dpi=120):
     """A strip of panels showing a vertex elimination step by step: in each panel the
-    vertex about to go (red) and its edges, the fill edges of the previous step (blue),
+    vertex about to go (red) and its edges, the edges the previous step wrote (blue),
     the running count of multiplications; the last panel is the Jacobian (input→output
     edges only).
 
@@ -788,7 +800,9 @@ def draw_elimination(graph, order="forward", path=None, *, at=None, names=None,
     label = _labels(graph, lin, names)
     xy = _positions(graph, lin)
     n = len(res.steps) + 1
-    fig = Figure(figsize=(2.8 * n, 3.4))
+    pw, ph = _panel_size(xy)
+    pw = max(pw, 2.9)
+    fig = Figure(figsize=(pw * n, ph + 0.3))
     gone = set()
     fresh = ()
     spent = 0
@@ -801,19 +815,20 @@ def draw_elimination(graph, order="forward", path=None, *, at=None, names=None,
             j = st.vertex
             hot = {(i, j) for i in st.preds} | {(j, k) for k in st.succs}
             title = (f"step {q + 1}: eliminate {label[j]}\n"
-                     f"{len(st.preds)}×{len(st.succs)}: {st.mults} mult, {st.adds} add"
-                     f" (total {spent} so far)")
+                     f"{len(st.preds)}×{len(st.succs)}: +{st.mults} mult, +{st.adds} add"
+                     f" (→ {spent + st.mults} mult)")
             _panel(ax, Circle, pos, label, edges, hot_nodes={j}, hot_edges=hot, fresh=fresh,
                    title=title, edge_text=edge_text)
             spent += st.mults
             gone.add(j)
-            fresh = set(st.fill)
+            fresh = set(st.fill) | set(st.grown)
         else:
             _panel(ax, Circle, pos, label, edges, fresh=fresh, edge_text=edge_text,
-                   title=f"the Jacobian: {res.mults} mults, {res.adds} adds")
+                   title=f"the Jacobian\n{res.mults} mult, {res.adds} add in all")
     fig.suptitle(f"{res.order} elimination of {graph.name}: order "
                  f"{', '.join(label[v] for v in res.sequence)}", fontsize=10)
-    fig.subplots_adjust(top=0.72, bottom=0.02, left=0.01, right=0.99, wspace=0.05)
+    fig.subplots_adjust(top=1 - 1.0 / (ph + 0.3), bottom=0.02, left=0.01, right=0.99,
+                        wspace=0.05)
     if path is not None:
         fig.savefig(str(path), dpi=dpi)
     return fig

@@ -307,3 +307,23 @@ def test_drawings_without_matplotlib(monkeypatch):
     g = ad.trace(colah, 2.0, 1.0)
     with pytest.raises(ImportError, match="draw_elimination needs matplotlib"):
         g.draw_elimination()
+
+
+def test_reuse_report_section(tmp_path):
+    pytest.importorskip("matplotlib")
+    from admodes.bench.reuse_report import reuse_section
+    md, nums = reuse_section(tmp_path, depths=(1, 2, 3, 4, 5), timed_depths=(2,), repeats=3,
+                             size=4, depth=2)
+    dia = nums["diamonds"]
+    assert dia["paths"] == [2, 4, 8, 16, 32]
+    assert dia["forward"] == dia["reverse"] == [4 * d - 2 for d in range(1, 6)]
+    assert dia["slope_paths_per_depth"] == pytest.approx(1.0)
+    fam = nums["family"]
+    neck = next(v for k, v in fam.items() if k.startswith("bottleneck"))
+    assert neck["markowitz"] < min(neck["forward"], neck["reverse"])
+    for row in fam.values():
+        assert max(row["max_abs_diff_vs_jacfwd"].values()) <= 1e-12 * max(
+            1.0, row["jacobian_scale"])
+    for f in nums["files"]:
+        assert (tmp_path / f).stat().st_size > 0 and f"({f})" in md
+    assert "## Why reuse wins" in md and "| bottleneck" in md
