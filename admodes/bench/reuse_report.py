@@ -299,7 +299,7 @@ def _figures(out, nums):
         g.draw_elimination(order, out / f"reuse_colah_{order}.png", names=names)
         files.append(f"reuse_colah_{order}.png")
     g = ad.trace(diamonds(3), 0.3)
-    g.draw_paths(out / "reuse_diamonds_paths.png")
+    g.draw_paths(out / "reuse_diamonds_paths.png", dpi=80)
     files.append("reuse_diamonds_paths.png")
     g = ad.trace(diamonds(2), 0.3)
     for order in ORDERS:
@@ -334,6 +334,8 @@ def _markdown(nums, files):
     w("`x ← sin(x)·cos(x)`, d times.  Every path has 2d labelled edges, so the literal path "
       "sum costs 2^d·(2d − 1) multiplications; forward and reverse elimination cost "
       "4d − 2.\n")
+    if "reuse_diamonds_paths.png" in files:
+        w("![the 8 paths of three diamonds](reuse_diamonds_paths.png)\n")
     if "reuse_paths.png" in files:
         w("![paths and costs against depth](reuse_paths.png)\n")
     if "slope_paths_per_depth" in dia:
