@@ -24,6 +24,7 @@ import numpy as np
 
 from admodes.bench.markdown import markdown, targets
 from admodes.bench.plots import plot
+from admodes.bench.reuse_report import reuse_section
 from admodes.bench.sweeps import (
     CONFIGS,
     Progress,
@@ -86,13 +87,22 @@ def _blas_pools():
         return []
 
 
-def write_report(results, out):
-    """Write plots, ``forward-vs-reverse.md`` and ``results.json`` into ``out``."""
+def write_report(results, out, progress=None):
+    """Write plots, ``forward-vs-reverse.md`` and ``results.json`` into ``out``.
+
+    The section "why reuse wins" (path sums and vertex elimination, exact counts and its
+    own figures) is built here, when ``results["config"]["reuse"]`` holds its settings."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     results["targets"] = targets(results)
     files = plot(results, out)
-    (out / "forward-vs-reverse.md").write_text(markdown(results, files), encoding="utf-8")
+    text = markdown(results, files)
+    reuse = results.get("config", {}).get("reuse")
+    if reuse is not None:
+        reuse_md, results["reuse"] = reuse_section(out, progress=progress, **reuse)
+        text += "\n" + reuse_md
+        files = list(files) + list(results["reuse"].get("files", []))
+    (out / "forward-vs-reverse.md").write_text(text, encoding="utf-8")
     with open(out / "results.json", "w", encoding="utf-8") as fh:
         json.dump(results, fh, indent=1, default=_json_default)
     return [out / "forward-vs-reverse.md", out / "results.json"] + [out / f for f in files]
@@ -126,7 +136,7 @@ def main(argv=None):
     progress = Progress(enabled=not args.quiet)
     progress(f"admodes report --{mode}: writing into {args.out}/")
     results = run(mode, progress, threads=args.threads)
-    paths = write_report(results, args.out)
+    paths = write_report(results, args.out, progress)
     progress(f"done in {progress.elapsed():.0f} s: " + ", ".join(str(p) for p in paths))
     for t in results["targets"]:
         v = "not measured" if t["reached"] is None else f"{t['reached']:.3g}"

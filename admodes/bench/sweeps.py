@@ -33,6 +33,7 @@ CONFIGS = {
         jac_grid=[4, 16, 64, 256, 1024], jac_n=200,
         chain_ops=1_000,
         numeric_n=200,
+        reuse=dict(depths=list(range(1, 17)), timed_depths=[2, 4, 6, 8, 10], repeats=5),
     ),
     "full": dict(
         repeats=11, min_time=0.02,
@@ -45,6 +46,7 @@ CONFIGS = {
         jac_grid=[1, 4, 16, 64, 256, 1024, 2048], jac_n=200,
         chain_ops=1_000,
         numeric_n=1_000,
+        reuse=dict(),
     ),
 }
 

@@ -475,6 +475,103 @@ class Graph(OpCounts, Drawing):
 
         return _jacrev_by_rows(sweep, inputs, out_shapes, self._out_td, single, chunk_size)
 
+    # -------------------------------------------------------------- path sums --------
+    # Path sums and vertex elimination live in admodes.graph.paths; these call into it.
+
+    def count_paths(self, output=None, input=None):
+        """The number of input→output paths (exact, a Python int; structural).
+
+        Args:
+            output: an output position or name (default: every output).
+            input: an input leaf index or name (default: every input).
+
+        Returns:
+            The number of paths, summed over the chosen pairs.
+
+        >>> import admodes as ad
+        >>> ad.trace(lambda a, b: (a + b) * (b + 1.0), 2.0, 1.0).count_paths(input="b")
+        2
+        """
+        from .paths import count_paths
+        return count_paths(self, output=output, input=input)
+
+    def jacobian_by_paths(self, *args, max_paths=100_000):
+        """The Jacobian of a scalar graph as the literal sum over paths of the products
+        of the edges' local partials (exponential on purpose; see
+        :mod:`admodes.graph.paths`).
+
+        Args:
+            *args: the point (default: the example inputs).
+            max_paths: refuse with a ``ValueError`` stating the count beyond this.
+
+        Returns:
+            ``(n_outputs, n_inputs)`` float array.
+
+        >>> import admodes as ad
+        >>> ad.trace(lambda a, b: (a + b) * (b + 1.0), 2.0, 1.0).jacobian_by_paths()
+        array([[2., 5.]])
+        """
+        from .paths import path_sum
+        return path_sum(self, *args, max_paths=max_paths).jacobian
+
+    def eliminate(self, order="forward", *args):
+        """Vertex elimination on the linearised scalar graph: the Jacobian, the
+        multiplications and additions of edge labels, and the sequence.
+
+        Args:
+            order: ``"forward"``, ``"reverse"``, ``"markowitz"`` or a sequence of node ids.
+            *args: the point (default: the example inputs).
+
+        Returns:
+            An :class:`admodes.graph.paths.Elimination`.
+
+        >>> import admodes as ad
+        >>> r = ad.trace(lambda a, b: (a + b) * (b + 1.0), 2.0, 1.0).eliminate("reverse")
+        >>> r.jacobian, r.sequence, r.mults
+        (array([[2., 5.]]), (3, 2), 3)
+        """
+        from .paths import eliminate
+        return eliminate(self, order, *args)
+
+    def draw_paths(self, path=None, **options):
+        """Draw every input→output path highlighted, one panel each (matplotlib).
+
+        Args:
+            path: where to save the PNG (None: only return the figure).
+            **options: ``output``, ``input``, ``at``, ``names``, ``max_panels``, ``dpi``
+                (see :func:`admodes.graph.draw_paths.draw_paths`).
+
+        Returns:
+            The matplotlib ``Figure``.
+
+        >>> import admodes as ad
+        >>> g = ad.trace(lambda a, b: (a + b) * (b + 1.0), 2.0, 1.0)
+        >>> len(g.draw_paths().axes)
+        3
+        """
+        from .draw_paths import draw_paths
+        return draw_paths(self, path, **options)
+
+    def draw_elimination(self, order="forward", path=None, **options):
+        """Draw a vertex elimination as a strip of panels, one per step (matplotlib).
+
+        Args:
+            order: as for :meth:`eliminate`.
+            path: where to save the PNG (None: only return the figure).
+            **options: ``at``, ``names``, ``edge_text``, ``dpi`` (see
+                :func:`admodes.graph.draw_paths.draw_elimination`).
+
+        Returns:
+            The matplotlib ``Figure``.
+
+        >>> import admodes as ad
+        >>> g = ad.trace(lambda a, b: (a + b) * (b + 1.0), 2.0, 1.0)
+        >>> len(g.draw_elimination("markowitz").axes)
+        3
+        """
+        from .draw_paths import draw_elimination
+        return draw_elimination(self, order, path, **options)
+
 
 def _apply_rule(rule, params, g, ans, *primals):
     return rule(g, ans, *primals, **params)
