@@ -350,3 +350,22 @@ def _astype(self, dtype):
 
 
 _install_box_methods(Box)
+
+# ---------------------------------------------------------------- complex, fft, special
+# Complex intermediates (JAX's convention, see admodes.ops.complex): abs of a complex
+# value is its modulus, real/imag/conj/angle are differentiable; numpy.fft and the
+# scipy.special ufuncs reach their primitives through the same protocols.
+from .ops import fft  # noqa: E402
+from .ops import special as _special  # noqa: E402
+from .ops.complex import absolute, angle, conj, conjugate, imag, real  # noqa: E402
+
+abs = absolute  # noqa: A001
+_UFUNCS.update({_np.absolute: absolute, _np.conjugate: conj, **_special.UFUNCS})
+_FUNCTIONS.update({
+    _np.real: real, _np.imag: imag, _np.angle: angle, _np.conj: conj,
+    _np.conjugate: conj,
+    **{getattr(_np.fft, name): getattr(fft, name) for name in fft.__all__},
+})
+for _cls_attr, _fn in (("real", property(real)), ("imag", property(imag)),
+                       ("conj", conj), ("conjugate", conj)):
+    setattr(Box, _cls_attr, _fn)

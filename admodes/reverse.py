@@ -136,6 +136,27 @@ def unbroadcast(c, shape, nb):
     return bind(_reshape, c, shape=cs[:nb] + tuple(shape))
 
 
+def _to_real(c, x):
+    """The cotangent of a real argument is the real part of what its rule computed.
+
+    With complex intermediates (JAX's convention, :mod:`admodes.ops.complex`), a rule
+    such as ``multiply``'s ``g * y`` gives a complex cotangent when ``y`` is complex; for a
+    real ``x`` the pairing ``Re(sum(g * dx))`` only sees its real part, so that is the
+    cotangent.  One check here spares every rule a case for mixed dtypes."""
+    v = c
+    while isinstance(v, Box):
+        v = v._primal
+    if not (isinstance(v, (complex, np.complexfloating))
+            or (type(v) is np.ndarray and v.dtype.kind == "c")):
+        return c
+    while isinstance(x, Box):
+        x = x._primal
+    if isinstance(x, (complex, np.complexfloating)) or (
+            type(x) is np.ndarray and x.dtype.kind == "c"):
+        return c
+    return bind(_real, c)
+
+
 def backward(tape, seeds, leaves, consume=False):
     """Sweep ``tape`` backwards from ``seeds`` (``{entry: cotangent}``).
 
@@ -192,6 +213,8 @@ def _sweep(tape, seeds, leaves, consume):
                 if p is not None:
                     rule = rules[i] or _raise_missing(prim, i)
                     c = rule(g, ans, *primals, **params) if params else rule(g, ans, *primals)
+                    if type(c) is not float and c is not None:
+                        c = _to_real(c, primals[i])
                     prev = cts[p]
                     if prev is None or c is None:
                         cts[p] = c if prev is None else prev
@@ -229,6 +252,7 @@ def _sweep(tape, seeds, leaves, consume):
                 c = rule(g, ans, *primals, **params)
             if c is None:
                 continue
+            c = _to_real(c, primals[i])
             if elementwise:
                 ps = shape_of(primals[i])
                 if type(c) is not ndarray or c.shape != ps:
@@ -251,6 +275,7 @@ def _sweep(tape, seeds, leaves, consume):
 
 _SWEPT = ()  # a consumed entry (never looked at again by the sweep that consumed it)
 _sum = _reshape = _add = None
+_real = None  # admodes.ops.complex's real primitive, installed with the ops
 _sweeping = None  # admodes.ops.elementwise._sweeping, installed with the ops
 
 
