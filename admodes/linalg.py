@@ -24,13 +24,22 @@ import numpy as np
 from .dispatch import bind, value
 from .forward import ndim_of, shape_of
 from .ops.elementwise import abs as _abs
-from .ops.elementwise import add, divide, multiply, negative, not_equal, power, where
+from .ops.elementwise import add, divide, multiply, negative, not_equal, power, subtract, where
 from .ops.linalg import matmul
 from .ops.reductions import _expand_back, _kept_shape
 from .ops.reductions import max as _max
 from .ops.reductions import min as _min
 from .ops.reductions import sum as _sum
-from .ops.shape import _axes_tuple, _nb, reshape, squeeze, swapaxes
+from .ops.shape import (
+    _axes_tuple,
+    _nb,
+    concatenate,
+    expand_dims,
+    getitem,
+    reshape,
+    squeeze,
+    swapaxes,
+)
 from .registry import register
 from .reverse import unbroadcast
 
@@ -587,3 +596,163 @@ def cholesky(a, /, *, upper=False):
     if upper:
         return _mT(bind(_cholesky, _mT(a)))
     return bind(_cholesky, a)
+
+
+# ---------------------------------------------------------------- eigh ----------------
+# One primitive computes w and V; its output packs them as rows, [w; V] (shape
+# (..., n + 1, n)), so the public eigh splits one result and one tape entry carries both.
+# numpy reads the lower triangle: dS = tril(da) + tril(da, -1)ᵀ (as cholesky).  With
+# M = Vᵀ dS V and F_ij = 1 / (w_j - w_i) (0 on the diagonal):
+#   jvp:  dw = diag(M),   dV = V (F ∘ M)
+#   vjp:  S̄ = V (diag(w̄) + F ∘ (Vᵀ V̄)) Vᵀ,   ā = tril(S̄) + tril(S̄ᵀ, -1)
+# At an exactly repeated eigenvalue F is infinite and the eigenvector derivative is
+# nan (as in JAX and PyTorch: the eigenvectors are not unique there); eigenvalue
+# derivatives stay finite (eigvalsh has rules that never form F).
+
+
+def _eigh_impl(a, upper):
+    w, v = np.linalg.eigh(a, UPLO="U" if upper else "L")
+    return np.concatenate([w[..., None, :], v], axis=-2)
+
+
+def _read_triangle(t, upper):
+    lower, strict, _ = _masks(shape_of(t)[-1])
+    if upper:
+        return add(multiply(t, _mT(lower)), _mT(multiply(t, _mT(strict))))
+    return add(multiply(t, lower), _mT(multiply(t, strict)))
+
+
+def _read_triangle_adjoint(s, upper):
+    lower, strict, _ = _masks(shape_of(s)[-1])
+    if upper:
+        return add(multiply(s, _mT(lower)), multiply(_mT(s), _mT(strict)))
+    return add(multiply(s, lower), multiply(_mT(s), strict))
+
+
+def _gaps_inverse(w):
+    """F_ij = 1 / (w_j - w_i) off the diagonal, 0 on it (admodes ops: differentiable)."""
+    n = shape_of(w)[-1]
+    eye = np.eye(n)
+    d = subtract(reshape(w, shape_of(w)[:-1] + (1, n)), reshape(w, shape_of(w)[:-1] + (n, 1)))
+    return subtract(divide(1.0, add(d, eye)), eye)
+
+
+def _split_eigh(ans):
+    return getitem(ans, (Ellipsis, 0, slice(None))), getitem(ans, (Ellipsis, slice(1, None), slice(None)))
+
+
+def _eigh_jvp(t, ans, a, upper):
+    w, v = _split_eigh(ans)
+    m = matmul(_mT(v), matmul(_read_triangle(t, upper), v))
+    n = shape_of(a)[-1]
+    dw = _sum(multiply(m, np.eye(n)), axis=-1)
+    dv = matmul(v, multiply(_gaps_inverse(w), m))
+    return concatenate([expand_dims(dw, -2), dv], axis=-2)
+
+
+def _eigh_vjp(g, ans, a, upper):
+    w, v = _split_eigh(ans)
+    gw, gv = _split_eigh(g)
+    n = shape_of(a)[-1]
+    inner = add(multiply(expand_dims(gw, -2), np.eye(n)),
+                multiply(_gaps_inverse(w), matmul(_mT(v), gv)))
+    s = matmul(v, matmul(inner, _mT(v)))
+    return _read_triangle_adjoint(s, upper)
+
+
+def _sym(rng, shape, gap=None):
+    """Random symmetric matrices; with ``gap``, two eigenvalues ``gap`` apart."""
+    n = shape[-1]
+    q = np.linalg.qr(rng.normal(size=shape))[0]
+    w = np.sort(rng.uniform(-2.0, 2.0, size=shape[:-1]), axis=-1) + np.arange(n)
+    if gap is not None:
+        w[..., 1] = w[..., 0] + gap
+    return (q * w[..., None, :]) @ np.swapaxes(q, -1, -2)
+
+
+def _eigh_domain(rng):
+    return [([_sym(rng, (3, 3))], {"upper": False}),
+            ([_sym(rng, (2, 3, 3))], {"upper": False}),
+            ([_sym(rng, (3, 3))], {"upper": True}),
+            ([_sym(rng, (3, 3), gap=0.1)], {"upper": False})]
+
+
+_eigh = register("eigh", _eigh_impl, _eigh_jvp, _eigh_vjp, domain=_eigh_domain,
+                 analytic=False, keep=(), keep_ans=True)
+
+EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+
+
+def eigh(a, UPLO="L"):
+    """Eigenvalues (ascending) and eigenvectors of a (stack of) symmetric matrices
+    (``numpy.linalg.eigh``); only the ``UPLO`` triangle is read, as in numpy.
+
+    Degenerate eigenvalues: as in JAX and PyTorch, the eigenvector derivative is nan
+    at an exactly repeated eigenvalue (the eigenvectors are not unique there) and grows
+    like ``1 / gap`` near one.
+
+    Args:
+        a: shape ``(..., n, n)``.
+        UPLO: ``"L"`` or ``"U"``: the triangle read.
+
+    Returns:
+        ``EighResult(eigenvalues, eigenvectors)``, shapes ``(..., n)`` and ``(..., n, n)``.
+
+    >>> import admodes as ad, numpy as np
+    >>> ad.grad(lambda a: eigh(a)[0][-1])(np.array([[2.0, 1.0], [1.0, 2.0]])).round(12)
+    array([[0.5, 0. ],
+           [1. , 0.5]])
+    """
+    _square(a, "eigh")
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
+    out = bind(_eigh, a, upper=UPLO == "U")
+    w, v = _split_eigh(out)
+    return EighResult(w, v)
+
+
+def _eigvalsh_impl(a, upper):
+    return np.linalg.eigvalsh(a, UPLO="U" if upper else "L")
+
+
+def _eigvecs(a, upper):
+    return _split_eigh(bind(_eigh, a, upper=upper))[1]
+
+
+def _eigvalsh_jvp(t, ans, a, upper):
+    v = _eigvecs(a, upper)
+    return _sum(multiply(v, matmul(_read_triangle(t, upper), v)), axis=-2)
+
+
+def _eigvalsh_vjp(g, ans, a, upper):
+    v = _eigvecs(a, upper)
+    s = matmul(multiply(v, expand_dims(g, -2)), _mT(v))
+    return _read_triangle_adjoint(s, upper)
+
+
+_eigvalsh = register("eigvalsh", _eigvalsh_impl, _eigvalsh_jvp, _eigvalsh_vjp,
+                     domain=_eigh_domain, analytic=False, keep_ans=False)
+
+
+def eigvalsh(a, UPLO="L"):
+    """Eigenvalues (ascending) of a (stack of) symmetric matrices
+    (``numpy.linalg.eigvalsh``).  Their first derivative never forms ``1 / gap``: it
+    is finite at repeated eigenvalues, where it is the derivative of the sorted
+    eigenvalues along the eigenvectors numpy returns (as JAX).
+
+    Args:
+        a: shape ``(..., n, n)``.
+        UPLO: ``"L"`` or ``"U"``.
+
+    Returns:
+        The eigenvalues, shape ``(..., n)``.
+
+    >>> import admodes as ad, numpy as np
+    >>> ad.grad(lambda a: eigvalsh(a).sum())(np.diag([1.0, 2.0]))
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    _square(a, "eigvalsh")
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"linalg.eigvalsh: UPLO must be 'L' or 'U', got {UPLO!r}")
+    return bind(_eigvalsh, a, upper=UPLO == "U")
