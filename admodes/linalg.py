@@ -674,7 +674,7 @@ def _eigh_domain(rng):
     return [([_sym(rng, (3, 3))], {"upper": False}),
             ([_sym(rng, (2, 3, 3))], {"upper": False}),
             ([_sym(rng, (3, 3))], {"upper": True}),
-            ([_sym(rng, (3, 3), gap=0.1)], {"upper": False})]
+            ([_sym(rng, (3, 3), gap=0.3)], {"upper": False})]
 
 
 _eigh = register("eigh", _eigh_impl, _eigh_jvp, _eigh_vjp, domain=_eigh_domain,
