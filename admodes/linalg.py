@@ -43,7 +43,9 @@ from .ops.shape import (
 from .registry import register
 from .reverse import unbroadcast
 
-__all__ = ["solve", "inv", "det", "slogdet", "norm", "cholesky", "SlogdetResult"]
+__all__ = ["solve", "inv", "det", "slogdet", "norm", "cholesky", "SlogdetResult", "adjugate",
+           "eigh", "eigvalsh", "svd", "svdvals", "matrix_power", "multi_dot", "pinv",
+           "lstsq", "EighResult", "SVDResult", "LstsqResult"]
 
 
 def _mT(x):
@@ -449,9 +451,13 @@ def _matrix_norm(x, ord, axis, keepdims):
     if ord is None or ord == "fro":
         return _two_norm(x, tuple(sorted(axis)), keepdims)
     if ord in (2, -2, "nuc"):
-        raise NotImplementedError(
-            f"linalg.norm: the matrix norm ord={ord!r} needs singular values (svd), which "
-            "admodes does not differentiate yet; use ord=None/'fro', 1, -1, inf or -inf")
+        # Singular values of the matrices over (row, col), moved to the last two axes.
+        from .ops.shape import moveaxis
+        sv = svdvals(moveaxis(x, (row, col), (-2, -1)))
+        out = _max(sv, (-1,)) if ord == 2 else _min(sv, (-1,)) if ord == -2 else _sum(sv, (-1,))
+        if keepdims:
+            out = reshape(out, _kept_shape(shape_of(x), (row, col)))
+        return out
     if ord in (1, -1):
         inner_axis, outer_axis = row, col  # column sums, then max/min over columns
     elif ord in (np.inf, -np.inf):
@@ -473,7 +479,9 @@ def norm(x, ord=None, axis=None, keepdims=False):
     matrix ``ord`` 'fro', 1, -1, inf, -inf are composites of ``abs``/``sum``/``max``
     (``p``-norms other than 1, 2, inf have a nan gradient at 0, as their formula does).
     ``ord=0`` (a count) is returned as a plain, non-differentiable value; matrix
-    ``ord`` 2, -2 and 'nuc' (singular values) raise ``NotImplementedError``.
+    ``ord`` 2, -2 and 'nuc' are the largest, smallest and summed singular values
+    (:func:`svdvals`; at tied extreme singular values the derivative is that of one of
+    them, as JAX).
 
     Args:
         x: the array.
@@ -756,3 +764,289 @@ def eigvalsh(a, UPLO="L"):
     if UPLO not in ("L", "U"):
         raise ValueError(f"linalg.eigvalsh: UPLO must be 'L' or 'U', got {UPLO!r}")
     return bind(_eigvalsh, a, upper=UPLO == "U")
+
+
+# ---------------------------------------------------------------- svd -----------------
+# Thin SVD a = U diag(s) Vᵀ (k = min(m, n)); one primitive packs [U; V; s] as rows,
+# shape (..., m + n + 1, k).  With dP = Uᵀ da V, S = diag(s), F_ij = 1 / (s_j² - s_i²)
+# (0 on the diagonal), S⁺ = 1 / s (0 where s = 0), as JAX:
+#   jvp:  ds = diag(dP)
+#         dU = U (F ∘ (dP S + S dPᵀ)) + (I - U Uᵀ) da V S⁺         (second term: m > k)
+#         dV = V (F ∘ (S dP + dPᵀ S)) + (I - V Vᵀ) daᵀ U S⁺        (second term: n > k)
+#   vjp:  J = F ∘ (Uᵀ Ū), K = F ∘ (Vᵀ V̄),  P̄ = diag(s̄) + (J + Jᵀ) S + S (K + Kᵀ)
+#         ā = U P̄ Vᵀ + (Ū - U Uᵀ Ū) S⁺ Vᵀ + U S⁺ (V̄ - V Vᵀ V̄)ᵀ
+# Repeated singular values make F infinite: the singular-vector derivatives are nan
+# there (as JAX/PyTorch); svdvals (values only) never forms F.
+
+
+def _svd_impl(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.concatenate([u, np.swapaxes(vh, -1, -2), s[..., None, :]], axis=-2)
+
+
+def _split_svd(packed, m, n):
+    u = getitem(packed, (Ellipsis, slice(0, m), slice(None)))
+    v = getitem(packed, (Ellipsis, slice(m, m + n), slice(None)))
+    s = getitem(packed, (Ellipsis, m + n, slice(None)))
+    return u, s, v
+
+
+def _svd_parts(ans, a):
+    m, n = shape_of(a)[-2:]
+    u, s, v = _split_svd(ans, m, n)
+    k = min(m, n)
+    sq = multiply(s, s)
+    d = subtract(reshape(sq, shape_of(s)[:-1] + (1, k)), reshape(sq, shape_of(s)[:-1] + (k, 1)))
+    eye = np.eye(k)
+    f = subtract(divide(1.0, add(d, eye)), eye)
+    zero = np.asarray(value(s)) == 0
+    s_inv = where(zero, 0.0, divide(1.0, where(zero, 1.0, s)))
+    return u, s, v, f, s_inv, m, n, k
+
+
+def _svd_jvp(t, ans, a):
+    u, s, v, f, s_inv, m, n, k = _svd_parts(ans, a)
+    dp = matmul(_mT(u), matmul(t, v))
+    ds = _sum(multiply(dp, np.eye(k)), axis=-1)
+    dps = multiply(dp, expand_dims(s, -2))           # dP S
+    sdp = multiply(expand_dims(s, -1), dp)           # S dP
+    du = matmul(u, multiply(f, add(dps, _mT(dps))))
+    dv = matmul(v, multiply(f, add(sdp, _mT(sdp))))
+    if m > k:
+        dav = matmul(t, v)
+        du = add(du, multiply(subtract(dav, matmul(u, matmul(_mT(u), dav))), expand_dims(s_inv, -2)))
+    if n > k:
+        dau = matmul(_mT(t), u)
+        dv = add(dv, multiply(subtract(dau, matmul(v, matmul(_mT(v), dau))), expand_dims(s_inv, -2)))
+    return concatenate([du, dv, expand_dims(ds, -2)], axis=-2)
+
+
+def _svd_vjp(g, ans, a):
+    u, s, v, f, s_inv, m, n, k = _svd_parts(ans, a)
+    gu, gs, gv = _split_svd(g, m, n)
+    j = multiply(f, matmul(_mT(u), gu))
+    kk = multiply(f, matmul(_mT(v), gv))
+    pbar = add(multiply(expand_dims(gs, -2), np.eye(k)),
+               add(multiply(add(j, _mT(j)), expand_dims(s, -2)),
+                   multiply(expand_dims(s, -1), add(kk, _mT(kk)))))
+    out = matmul(u, matmul(pbar, _mT(v)))
+    if m > k:
+        r = subtract(gu, matmul(u, matmul(_mT(u), gu)))
+        out = add(out, matmul(multiply(r, expand_dims(s_inv, -2)), _mT(v)))
+    if n > k:
+        r = subtract(gv, matmul(v, matmul(_mT(v), gv)))
+        out = add(out, matmul(multiply(u, expand_dims(s_inv, -2)), _mT(r)))
+    return out
+
+
+def _svd_domain(rng):
+    q = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+    close = (q * np.array([2.0, 1.7, 0.5])) @ np.linalg.qr(rng.normal(size=(3, 3)))[0]
+    return [([rng.normal(size=(3, 3))], {}), ([rng.normal(size=(4, 2))], {}),
+            ([rng.normal(size=(2, 4))], {}), ([rng.normal(size=(2, 3, 2))], {}),
+            ([close], {})]
+
+
+_svd = register("svd", _svd_impl, _svd_jvp, _svd_vjp, domain=_svd_domain, analytic=False,
+                keep_ans=True)
+
+SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
+
+
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    """Singular value decomposition (``numpy.linalg.svd``), differentiable in the thin
+    form (``full_matrices=False``) and for the singular values alone
+    (``compute_uv=False``).
+
+    Degenerate singular values: as in JAX and PyTorch, the derivative of the singular
+    vectors is nan where two singular values are equal (they are not unique there) and
+    grows like ``1 / gap`` near that; the singular values alone are differentiable
+    everywhere they are distinct from 0 (``svdvals``).
+
+    Args:
+        a: shape ``(..., m, n)``, real.
+        full_matrices: must be False when ``compute_uv`` (the full factors' extra
+            columns are not determined by ``a``).
+        compute_uv: return ``U``, ``S``, ``Vh`` (True) or ``S`` only.
+        hermitian: ignored (numpy's shortcut); the general algorithm is used.
+
+    Returns:
+        ``SVDResult(U, S, Vh)`` with shapes ``(..., m, k)``, ``(..., k)``, ``(..., k, n)``,
+        or ``S`` alone.
+
+    >>> import admodes as ad, numpy as np
+    >>> ad.grad(lambda a: svd(a, compute_uv=False)[0])(np.diag([3.0, 1.0]))
+    array([[1., 0.],
+           [0., 0.]])
+    """
+    if ndim_of(a) < 2:
+        raise np.linalg.LinAlgError(f"linalg.svd: {ndim_of(a)}-dimensional array given; "
+                                    "the array must be at least two-dimensional")
+    if not compute_uv:
+        return svdvals(a)
+    if full_matrices:
+        raise NotImplementedError(
+            "linalg.svd: full_matrices=True is not differentiable (the extra columns of "
+            "the full factors are not determined by a); pass full_matrices=False")
+    m, n = shape_of(a)[-2:]
+    u, s, v = _split_svd(bind(_svd, a), m, n)
+    return SVDResult(u, s, _mT(v))
+
+
+def _svdvals_impl(a):
+    return np.linalg.svd(a, compute_uv=False)
+
+
+def _uv(a):
+    m, n = shape_of(a)[-2:]
+    u, _, v = _split_svd(bind(_svd, a), m, n)
+    return u, v
+
+
+def _svdvals_jvp(t, ans, a):
+    u, v = _uv(a)
+    return _sum(multiply(u, matmul(t, v)), axis=-2)
+
+
+def _svdvals_vjp(g, ans, a):
+    u, v = _uv(a)
+    return matmul(multiply(u, expand_dims(g, -2)), _mT(v))
+
+
+_svdvals = register("svdvals", _svdvals_impl, _svdvals_jvp, _svdvals_vjp,
+                    domain=_svd_domain, analytic=False, keep_ans=False)
+
+
+def svdvals(a):
+    """The singular values (descending) of a (stack of) matrices
+    (``numpy.linalg.svdvals``); derivative ``u_i v_iᵀ`` for singular value ``i``.
+
+    Args:
+        a: shape ``(..., m, n)``.
+
+    Returns:
+        Shape ``(..., min(m, n))``.
+
+    >>> import admodes as ad, numpy as np
+    >>> ad.grad(lambda a: svdvals(a).sum())(np.diag([3.0, -1.0]))
+    array([[ 1.,  0.],
+           [ 0., -1.]])
+    """
+    return bind(_svdvals, a)
+
+
+# ---------------------------------------------------------------- composites ----------
+
+
+def matrix_power(a, n):
+    """``numpy.linalg.matrix_power``: ``a @ a @ ... @ a`` by repeated squaring (negative
+    ``n`` through ``inv``).
+
+    >>> import admodes as ad, numpy as np
+    >>> ad.grad(lambda a: matrix_power(a, 3)[0, 0])(np.array([[2.0]]))
+    array([[12.]])
+    """
+    _square(a, "matrix_power")
+    n = operator_index(n, "matrix_power")
+    if n == 0:
+        return np.broadcast_to(np.eye(shape_of(a)[-1]), shape_of(a)).copy()
+    if n < 0:
+        a, n = inv(a), -n
+    result = None
+    base = a
+    while n:
+        if n & 1:
+            result = base if result is None else matmul(result, base)
+        n >>= 1
+        if n:
+            base = matmul(base, base)
+    return result
+
+
+def operator_index(n, fname):
+    try:
+        import operator
+        return operator.index(n)
+    except TypeError:
+        raise TypeError(f"linalg.{fname}: exponent must be an integer, got {n!r}") from None
+
+
+def multi_dot(arrays):
+    """``numpy.linalg.multi_dot``: a chain of matrix products (first/last may be
+    vectors), multiplied left to right.
+
+    >>> import numpy as np
+    >>> multi_dot([np.ones(2), np.eye(2), np.ones(2)])
+    np.float64(2.0)
+    """
+    arrays = list(arrays)
+    if len(arrays) < 2:
+        raise ValueError("linalg.multi_dot: expecting at least two arrays")
+    out = arrays[0]
+    for b in arrays[1:]:
+        out = matmul(out, b)
+    return out
+
+
+def pinv(a, rcond=None, hermitian=False, *, rtol=None):
+    """The Moore-Penrose pseudo-inverse (``numpy.linalg.pinv``): ``V diag(1/s) Uᵀ`` over
+    the singular values above the cutoff (``rcond``/``rtol`` times the largest, numpy's
+    default ``max(m, n) * eps``).
+
+    Differentiable where the rank is locally constant.  A full-rank matrix is handled
+    through ``solve`` (no singular vectors, so repeated singular values are fine); a
+    rank-deficient one through the SVD (nan derivative at repeated kept singular values).
+
+    Args:
+        a: shape ``(..., m, n)``.
+        rcond, rtol: relative cutoff for small singular values (numpy's meaning).
+        hermitian: ignored.
+
+    Returns:
+        Shape ``(..., n, m)``.
+
+    >>> import admodes as ad, numpy as np
+    >>> ad.grad(lambda a: pinv(a).sum())(np.array([[2.0, 0.0]]))
+    array([[-0.25,  0.25]])
+    """
+    m, n = shape_of(a)[-2:]
+    cut = rcond if rcond is not None else rtol
+    if cut is None:
+        cut = max(m, n) * np.finfo(np.result_type(value(a), 0.0)).eps
+    s = np.linalg.svd(np.asarray(value(a)), compute_uv=False)
+    keep = s > cut * s[..., :1]
+    if keep.all() and m and n:
+        if m >= n:   # (aᵀa)⁻¹ aᵀ
+            return solve_matrix(matmul(_mT(a), a), _mT(a))
+        return _mT(solve_matrix(matmul(a, _mT(a)), a))   # aᵀ (a aᵀ)⁻¹
+    u, sv, vh = svd(a, full_matrices=False)
+    inv_s = where(keep, divide(1.0, where(keep, sv, 1.0)), 0.0)
+    return matmul(multiply(_mT(vh), expand_dims(inv_s, -2)), _mT(u))
+
+
+LstsqResult = namedtuple("LstsqResult", ["x", "residuals", "rank", "s"])
+
+
+def lstsq(a, b, rcond=None):
+    """Least squares (``numpy.linalg.lstsq``): ``x = pinv(a) @ b``, with numpy's extra
+    outputs (residuals: squared norms when ``a`` has full column rank and ``m > n``,
+    else empty; the rank, a plain int; the singular values, differentiable).
+
+    >>> import admodes as ad, numpy as np
+    >>> a = np.array([[1.0], [1.0]])
+    >>> ad.grad(lambda b: lstsq(a, b)[0].sum())(np.array([1.0, 3.0]))
+    array([0.5, 0.5])
+    """
+    m, n = shape_of(a)[-2:]
+    av = np.asarray(value(a))
+    if rcond is None:
+        rcond = np.finfo(np.result_type(av, 0.0)).eps * max(m, n)
+    sv = np.linalg.svd(av, compute_uv=False)
+    rank = int(np.sum(sv > rcond * sv[..., :1])) if sv.size else 0
+    x = matmul(pinv(a, rcond=rcond), b)
+    if rank == n and m > n:
+        r = subtract(matmul(a, x), b)
+        residuals = _sum(multiply(r, r), axis=(0,))
+    else:
+        residuals = np.zeros((0,))
+    return LstsqResult(x, residuals, rank, svdvals(a))

@@ -365,6 +365,9 @@ _FUNCTIONS.update({
     _np.real: real, _np.imag: imag, _np.angle: angle, _np.conj: conj,
     _np.conjugate: conj,
     **{getattr(_np.fft, name): getattr(fft, name) for name in fft.__all__},
+    **{getattr(_np.linalg, name): getattr(linalg, name)
+       for name in ("eigh", "eigvalsh", "svd", "svdvals", "matrix_power", "multi_dot",
+                    "pinv", "lstsq")},
 })
 for _cls_attr, _fn in (("real", property(real)), ("imag", property(imag)),
                        ("conj", conj), ("conjugate", conj)):
