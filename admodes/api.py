@@ -178,7 +178,7 @@ def _finish(ct, like):
     if type(ct) is not np.ndarray:
         ct = np.asarray(ct)
     dt = like.dtype if type(like) is np.ndarray else np.asarray(value(like)).dtype
-    if ct.dtype.kind == "c" and dt.kind != "c":
+    if ct.dtype.kind == "c" and dt.kind == "f":
         ct = _real_part(ct)
     if ct.dtype != dt and dt.kind in "fc":
         ct = ct.astype(dt)

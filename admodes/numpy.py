@@ -357,7 +357,7 @@ _install_box_methods(Box)
 # scipy.special ufuncs reach their primitives through the same protocols.
 from .ops import fft  # noqa: E402
 from .ops import special as _special  # noqa: E402
-from .ops.complex import absolute, angle, conj, conjugate, imag, real  # noqa: E402
+from .ops.complex import absolute, angle, conj, conjugate, imag, real  # noqa: E402,F401
 
 abs = absolute  # noqa: A001
 _UFUNCS.update({_np.absolute: absolute, _np.conjugate: conj, **_special.UFUNCS})

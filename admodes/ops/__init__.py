@@ -10,6 +10,6 @@ forward._install(shape.reshape.primitive, elementwise.add.primitive,
 reverse._install(reductions.sum.primitive, shape.reshape.primitive,
                  elementwise.add.primitive, elementwise._sweeping)
 
-from . import complex, fft, special  # noqa: E402  (complex intermediates, fft, scipy.special)
+from . import complex, fft, special  # noqa: E402,F401  (complex intermediates, fft, scipy.special)
 
 reverse._real = complex.real.primitive
