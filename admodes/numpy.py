@@ -369,6 +369,7 @@ _FUNCTIONS.update({
        for name in ("eigh", "eigvalsh", "svd", "svdvals", "matrix_power", "multi_dot",
                     "pinv", "lstsq")},
 })
-for _cls_attr, _fn in (("real", property(real)), ("imag", property(imag)),
+for _cls_attr, _fn in (("real", property(real, doc="The real part (differentiable).")),
+                       ("imag", property(imag, doc="The imaginary part (differentiable).")),
                        ("conj", conj), ("conjugate", conj)):
     setattr(Box, _cls_attr, _fn)

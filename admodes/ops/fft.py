@@ -238,7 +238,7 @@ def irfft(a, n=None, axis=-1, norm=None):
 
     >>> import admodes as ad, numpy as np
     >>> ad.grad(lambda z: irfft(z)[0])(np.array([1.0, 0.0, 0.0]) + 0j)
-    (array([0.25+0.j, 0.5 +0.j, 0.25+0.j]))
+    array([0.25+0.j, 0.5 +0.j, 0.25+0.j])
     """
     axis = _axis(a, axis, "irfft")
     m = shape_of(a)[axis]
