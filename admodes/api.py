@@ -1,8 +1,10 @@
 """The public transformations: grad, value_and_grad, jvp, vjp, jacfwd, jacrev, jacobian,
 hessian, hvp.  Plain numpy (and Python floats) in, plain numpy out: no box leaks.
 
-Integer inputs are differentiated as float64 (as HIPS autograd does); booleans, complex
-numbers and non-numeric leaves raise ``TypeError``.
+Integer inputs are differentiated as float64 (as HIPS autograd does); booleans and
+non-numeric leaves raise ``TypeError``.  Complex inputs are accepted by ``grad``,
+``value_and_grad``, ``jvp`` and ``vjp`` with JAX's convention (see
+:mod:`admodes.ops.complex`); the Jacobian and Hessian transforms take real inputs only.
 """
 
 from __future__ import annotations
@@ -75,15 +77,29 @@ def _as_input(x, path, fname):
         if k in "iu":
             return x.astype(np.float64) if x.ndim else np.float64(x)
         if k == "c":
-            raise TypeError(f"{fname}: input {path} is complex ({x.dtype}); admodes "
-                            "differentiates real float inputs")
+            _complex_ok(path, fname)
+            return x if x.ndim else x[()]
         raise TypeError(f"{fname}: input {path} has dtype {x.dtype}; differentiation needs "
                         "float inputs")
     if isinstance(x, complex):
-        raise TypeError(f"{fname}: input {path} is complex; admodes differentiates real "
-                        "float inputs")
+        _complex_ok(path, fname)
+        return x
     raise TypeError(f"{fname}: input {path} is a {type(x).__name__}; expected a float, a "
                     "numpy float array, or a tuple/list/dict of them")
+
+
+# The transforms that take complex inputs (JAX's convention, admodes.ops.complex).  A
+# Jacobian over a complex input would need the real and imaginary directions as separate
+# columns (JAX asks for holomorphic=True there): refused rather than half-computed.
+_COMPLEX_INPUTS = ("grad", "vjp", "jvp")
+
+
+def _complex_ok(path, fname):
+    if fname not in _COMPLEX_INPUTS:
+        raise TypeError(f"{fname}: input {path} is complex; {fname} differentiates real "
+                        "inputs only (a complex input has two real directions per "
+                        "element); use grad, vjp or jvp, or split it into real and "
+                        "imaginary parts")
 
 
 def _ready(x):
@@ -145,11 +161,13 @@ def _zeros_like(x):
         return 0.0
     v = value(x)
     if type(v) is np.ndarray:
-        return np.zeros(v.shape, v.dtype if v.dtype.kind == "f" else np.float64)
+        return np.zeros(v.shape, v.dtype if v.dtype.kind in "fc" else np.float64)
     if type(v) is float:
         return 0.0
+    if type(v) is complex:
+        return 0j
     v = np.asarray(v)
-    return np.zeros(v.shape, v.dtype if v.dtype.kind == "f" else np.float64)
+    return np.zeros(v.shape, v.dtype if v.dtype.kind in "fc" else np.float64)
 
 
 def _finish(ct, like):
@@ -159,15 +177,33 @@ def _finish(ct, like):
     if isinstance(ct, Box):
         return ct
     if type(like) is float or isinstance(like, np.floating):
-        return float(np.asarray(ct).reshape(()))
+        return float(_real_part(np.asarray(ct).reshape(())))
+    if isinstance(like, complex):
+        return complex(np.asarray(ct).reshape(()))
     if type(ct) is not np.ndarray:
         ct = np.asarray(ct)
     dt = like.dtype if type(like) is np.ndarray else np.asarray(value(like)).dtype
-    if ct.dtype != dt and dt.kind == "f":
+    if ct.dtype.kind == "c" and dt.kind == "f":
+        ct = _real_part(ct)
+    if ct.dtype != dt and dt.kind in "fc":
         ct = ct.astype(dt)
     elif not ct.flags.writeable:  # a broadcast view (constant cotangent): the caller's own
         ct = ct.copy()
     return ct
+
+
+def _real_part(ct):
+    """The derivative of a real value is real: the rules project onto the reals where a
+    real value meets a complex one, so only rounding may be left in the imaginary part;
+    anything more is a bug, reported rather than dropped."""
+    if ct.dtype.kind != "c":
+        return ct
+    im = np.max(np.abs(ct.imag), initial=0.0)
+    if im > 1e-12 * max(1.0, float(np.max(np.abs(ct.real), initial=0.0))):
+        raise RuntimeError("admodes: a complex derivative reached a real value (largest "
+                           f"imaginary part {im:.3g}); a rule is missing its projection "
+                           "onto the reals, please report it")
+    return ct.real
 
 
 def _unbox(x, level):
@@ -349,6 +385,7 @@ def jvp(fun, primals, tangents):
     ts = []
     for t, x, p in zip(tleaves, inputs.leaves, paths):
         t = _as_input(t, p.replace("primals", "tangents", 1), "jvp")
+        t = _tangent_dtype(t, x, p)
         if shape_of(t) != shape_of(x):
             raise ValueError(f"jvp: tangent {p.replace('primals', '', 1)} has shape "
                              f"{shape_of(t)}, but the primal has shape {shape_of(x)}")
@@ -358,6 +395,18 @@ def jvp(fun, primals, tangents):
     tan = unflatten(td, [_plain_scalar(_finish(t, o)) if t is not None else _zeros_like(o)
                          for t, o in zip(out_ts, outs)])
     return out, tan
+
+
+def _tangent_dtype(t, x, path):
+    """A complex primal's tangent is complex (a real one is promoted); a real primal's
+    tangent must be real."""
+    tc, xc = np.iscomplexobj(value(t)), np.iscomplexobj(value(x))
+    if tc and not xc:
+        raise TypeError(f"jvp: tangent {path.replace('primals', '', 1)} is complex but "
+                        "its primal is real; a real input has real tangents")
+    if xc and not tc and not isinstance(t, Box):
+        t = complex(t) if type(x) is complex else np.asarray(t) + 0j
+    return t
 
 
 def _push(fun, inputs, tangents, kwargs, batch, fname):
@@ -420,25 +469,47 @@ def _forward_grad(fun, args, kwargs, nums, chunk_size):
             ts[j] = 1.0 if type(x) is float else np.ones(shape_of(x))
             outs, td, tans, _ = _push(fun, inputs, ts, kwargs, False, "grad")
             out = _scalar_output(outs, td, "grad")
-            cts.append(tans[0])
+            ct = tans[0]
+            if np.iscomplexobj(value(x)):  # df/dx - i df/dy (JAX's convention)
+                ts[j] = ts[j] * 1j
+                ct = (0.0 if ct is None else ct) - 1j * _or_zero(
+                    _push(fun, inputs, ts, kwargs, False, "grad")[2][0])
+            cts.append(ct)
         return out, cts, inputs
     outs, td, cols = _forward_columns(fun, inputs, kwargs, chunk_size, "grad")
     ans = _scalar_output(outs, td, "grad")
-    return ans, _split_rows(cols[0], inputs.shapes, inputs.sizes, ()), inputs
+    cts = _split_rows(cols[0], inputs.shapes, inputs.sizes, ())
+    cplx = [np.iscomplexobj(value(x)) for x in inputs.leaves]
+    if any(cplx):
+        # JAX's convention: the gradient of a real f at z = x + iy is df/dx - i df/dy, so
+        # the imaginary directions i e_k are pushed as well (a second set of columns).
+        _, _, icols = _forward_columns(fun, inputs, kwargs, chunk_size, "grad",
+                                       scale=[1j if c else None for c in cplx])
+        icts = _split_rows(icols[0], inputs.shapes, inputs.sizes, ())
+        cts = [c - 1j * ic if z else c for c, ic, z in zip(cts, icts, cplx)]
+    return ans, cts, inputs
 
 
-def _forward_columns(fun, inputs, kwargs, chunk_size, fname):
+def _or_zero(t):
+    return 0.0 if t is None else t
+
+
+def _forward_columns(fun, inputs, kwargs, chunk_size, fname, scale=None):
     """Push every input direction forward, a chunk of directions per pass.
 
     Returns ``(out leaves, out tree, cols)``: ``cols[k]`` stacks the tangents of output
-    leaf ``k`` for all ``n`` directions, shape ``(n,) + out_shape``."""
+    leaf ``k`` for all ``n`` directions, shape ``(n,) + out_shape``.  ``scale[j]``, when
+    given, multiplies leaf j's directions (None: leaf j gets zero tangents)."""
     n = sum(inputs.sizes)
     chunks = []
     outs = td = None
     for s, e in _chunks(max(n, 1), max(inputs.sizes, default=1), chunk_size):
         ts = _seed(inputs.shapes, inputs.sizes, s, e) if n else [None] * len(inputs.leaves)
+        if scale is not None:
+            ts = [None if t is None or c is None else t * c for t, c in zip(ts, scale)]
         outs, td, tans, _ = _push(fun, inputs, ts, kwargs, True, fname)
-        chunks.append([t if t is not None else np.zeros((e - s,) + shape_of(o))
+        chunks.append([t if t is not None else np.zeros((e - s,) + shape_of(o),
+                                                        np.result_type(value(o), 0.0))
                        for t, o in zip(tans, outs)])
     cols = [_stack_rows([c[k] for c in chunks], n, shape_of(o)) for k, o in enumerate(outs)]
     return outs, td, cols
@@ -522,6 +593,15 @@ def _jacrev_from_tape(level, inputs, ids, outs, td, single, chunk_size):
                            [shape_of(o) for o in outs], td, single, chunk_size)
 
 
+def _real_outputs(outs, fname):
+    for o in outs:
+        if np.iscomplexobj(value(o)):
+            raise TypeError(f"{fname}: the function has a complex output; a reverse-mode "
+                            "Jacobian needs real outputs (a complex output is two real "
+                            "rows per element); use jacfwd, vjp, or return the real and "
+                            "imaginary parts")
+
+
 def jacfwd(fun, argnums=0, *, chunk_size=None):
     """The Jacobian by forward mode: tangent directions pushed in chunks, each chunk in
     one pass (tangents carry a leading batch axis).
@@ -554,6 +634,7 @@ def jacrev(fun, argnums=0, *, chunk_size=None):
     def jac(*args, **kwargs):
         single, nums = _argnums(argnums, len(args), "jacrev")
         level, inputs, ids, outs, td = _record(fun, args, kwargs, nums, "jacrev")
+        _real_outputs(outs, "jacrev")
         return _jacrev_from_tape(level, inputs, ids, outs, td, single, chunk_size)
 
     return jac
@@ -603,6 +684,7 @@ def jacobian(fun, argnums=0, *, chunk_size=None):
         n_out = sum(int(np.prod(shape_of(o), dtype=np.int64)) for o in outs)
         if choose_mode(n_in, n_out) == "forward":
             return _jacfwd_impl(fun, args, kwargs, nums, single, chunk_size, "jacobian")
+        _real_outputs(outs, "jacobian")
         return _jacrev_from_tape(level, inputs, ids, outs, td, single, chunk_size)
 
     return jac

@@ -531,3 +531,25 @@ def _no_out(name):
 
 
 _install_more_methods(Box)
+# ---------------------------------------------------------------- complex, fft, special
+# Complex intermediates (JAX's convention, see admodes.ops.complex): abs of a complex
+# value is its modulus, real/imag/conj/angle are differentiable; numpy.fft and the
+# scipy.special ufuncs reach their primitives through the same protocols.
+from .ops import fft  # noqa: E402
+from .ops import special as _special  # noqa: E402
+from .ops.complex import absolute, angle, conj, conjugate, imag, real  # noqa: E402,F401
+
+abs = absolute  # noqa: A001
+_UFUNCS.update({_np.absolute: absolute, _np.conjugate: conj, **_special.UFUNCS})
+_FUNCTIONS.update({
+    _np.real: real, _np.imag: imag, _np.angle: angle, _np.conj: conj,
+    _np.conjugate: conj,
+    **{getattr(_np.fft, name): getattr(fft, name) for name in fft.__all__},
+    **{getattr(_np.linalg, name): getattr(linalg, name)
+       for name in ("eigh", "eigvalsh", "svd", "svdvals", "matrix_power", "multi_dot",
+                    "pinv", "lstsq")},
+})
+for _cls_attr, _fn in (("real", property(real, doc="The real part (differentiable).")),
+                       ("imag", property(imag, doc="The imaginary part (differentiable).")),
+                       ("conj", conj), ("conjugate", conj)):
+    setattr(Box, _cls_attr, _fn)

@@ -18,12 +18,14 @@ import numpy as np
 
 from . import dispatch
 from .dispatch import Box, Level, bind, ndim_of, shape_of
+from .ops.complex import real
 from .ops.elementwise import add
 from .ops.reductions import unbroadcast
 
 __all__ = ["Var", "ReverseLevel", "backward", "unbroadcast"]
 
 _add = add.primitive  # fan-in: the one primitive the sweep applies itself
+_real = real.primitive  # a real argument's share of a complex cotangent
 
 
 class Var(Box):
@@ -125,6 +127,27 @@ def _missing_rule(prim, i=None):
     )
 
 
+def _to_real(c, x):
+    """The cotangent of a real argument is the real part of what its rule computed.
+
+    With complex intermediates (JAX's convention, :mod:`admodes.ops.complex`), a rule
+    such as ``multiply``'s ``g * y`` gives a complex cotangent when ``y`` is complex; for a
+    real ``x`` the pairing ``Re(sum(g * dx))`` only sees its real part, so that is the
+    cotangent.  One check here spares every rule a case for mixed dtypes."""
+    v = c
+    while isinstance(v, Box):
+        v = v._primal
+    if not (isinstance(v, (complex, np.complexfloating))
+            or (type(v) is np.ndarray and v.dtype.kind == "c")):
+        return c
+    while isinstance(x, Box):
+        x = x._primal
+    if isinstance(x, (complex, np.complexfloating)) or (
+            type(x) is np.ndarray and x.dtype.kind == "c"):
+        return c
+    return bind(_real, c)
+
+
 def backward(tape, seeds, leaves, consume=False, apply=None, every=False):
     """Sweep ``tape`` backwards from ``seeds`` (``{entry: cotangent}``).
 
@@ -192,6 +215,8 @@ def _sweep(tape, seeds, leaves, consume, apply, every):
                 if p is not None:
                     rule = rules[i] or _raise_missing(prim, i)
                     c = rule(g, ans, *primals, **params) if params else rule(g, ans, *primals)
+                    if type(c) is not float and c is not None:
+                        c = _to_real(c, primals[i])
                     prev = cts[p]
                     if prev is None or c is None:
                         cts[p] = c if prev is None else prev
@@ -231,6 +256,7 @@ def _sweep(tape, seeds, leaves, consume, apply, every):
                     apply(prim, rule, g, ans, primals, params)
             if c is None:
                 continue
+            c = _to_real(c, primals[i])
             if elementwise:
                 ps = shape_of(primals[i])
                 if type(c) is not ndarray or c.shape != ps:

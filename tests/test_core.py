@@ -233,8 +233,8 @@ def test_numpy_protocols_and_array_behaviour(rng):
 def test_unregistered_numpy_function_names_itself():
     with pytest.raises(TypeError, match="unwrap"):
         ad.grad(lambda x: np.sum(np.unwrap(x)))(np.ones(3))
-    with pytest.raises(TypeError, match="fft"):
-        ad.grad(lambda x: np.sum(np.fft.fft(x).real))(np.ones(4))
+    with pytest.raises(TypeError, match="hfft"):  # (fft itself is registered now)
+        ad.grad(lambda x: np.sum(np.fft.hfft(x)))(np.ones(4))
     with pytest.raises(TypeError, match="ad.value"):
         ad.grad(lambda x: np.asarray(x).sum())(np.ones(3))
 

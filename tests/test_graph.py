@@ -273,8 +273,8 @@ def test_plain_numpy_on_traced_values_and_mask_guards():
     with pytest.raises(ad.RetraceRequired, match=r"\[False, True\] when traced, but is "
                                                  r"\[False, False\]"):
         g(np.array([0.1, 0.2]))
-    with pytest.raises(TypeError, match="numpy.linalg.eigh"):
-        ad.trace(lambda x: np.linalg.eigh(x), np.eye(2))
+    with pytest.raises(TypeError, match="numpy.linalg.eig"):  # (eigh is registered now)
+        ad.trace(lambda x: np.linalg.eig(x), np.eye(2))
 
 
 # ---------------------------------------------------------------- op counts ------------

@@ -374,7 +374,9 @@ def check_grads(fun, args, order=2, modes=("forward", "reverse"), eps=None, rtol
         fun: the function; all of ``args`` are differentiated (fix other parameters
             with ``functools.partial`` or a lambda).
         args: a tuple (or list) of positional arguments: floats, float arrays, or
-            pytrees (tuples, lists, dicts) of them.
+            pytrees (tuples, lists, dicts) of them.  Complex inputs and outputs are
+            checked as pairs of real ones (:func:`admodes.ops.complex.split_complex`),
+            which pins the complex convention of every rule on the way.
         order: highest derivative order to check (1, 2, ...).
         modes: any of ``"forward"``/``"fwd"`` and ``"reverse"``/``"rev"``.
         eps: relative finite-difference step (default ``eps_dtype ** (1/3)``; the
@@ -405,6 +407,8 @@ def check_grads(fun, args, order=2, modes=("forward", "reverse"), eps=None, rtol
         raise ValueError("check_grads: modes is empty")
     if int(order) < 1:
         raise ValueError(f"check_grads: order must be at least 1, got {order}")
+    from ..ops.complex import split_complex
+    fun, args = split_complex(fun, args)  # complex leaves as (re, im) pairs
     opts = dict(eps=eps, rtol=rtol, atol=atol, n_dirs=int(n_dirs), seed=int(seed),
                 complex=True, notes=set(), reference=set())
     rows = []

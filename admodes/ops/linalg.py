@@ -30,9 +30,16 @@ from .reductions import _expand_back, _kept_shape, unbroadcast
 from .reductions import max as _max
 from .reductions import min as _min
 from .reductions import sum as _sum
-from .shape import _axes_tuple, _nb, reshape, squeeze, swapaxes
+from .shape import (
+    _axes_tuple,
+    _nb,
+    reshape,
+    squeeze,
+    swapaxes,
+)
 
-__all__ = ["solve", "inv", "det", "slogdet", "norm", "cholesky", "SlogdetResult"]
+__all__ = ["solve", "inv", "det", "slogdet", "norm", "cholesky", "SlogdetResult", "adjugate",
+           "matrix_power", "multi_dot"]  # and, through __getattr__, the decompositions
 
 
 def _mT(x):
@@ -185,8 +192,12 @@ def inv(a):
 
 
 # ---------------------------------------------------------------- det / slogdet -------
-# d det(a) = det(a) tr(a⁻¹ da)  and  d log|det a| = tr(a⁻¹ da), so both gradients are
-# (det a ·) a⁻ᵀ.  The rules use inv: at a singular matrix they raise LinAlgError.
+# d det(a) = tr(adj(a) da), so the gradient of det is the cofactor matrix adj(a)ᵀ: it
+# exists everywhere, singular matrices included (JAX: [[4,-2],[-2,1]] at [[1,2],[2,4]]).
+# adj(a) is a primitive computed from the SVD, stable at singular matrices; its own
+# derivative uses a⁻¹, so a second derivative at an exactly singular matrix raises
+# LinAlgError.  d log|det a| = tr(a⁻¹ da): slogdet's gradient is a⁻ᵀ, which does not
+# exist at a singular matrix (LinAlgError).
 
 
 def _tr_inv_times(a, t):
@@ -194,16 +205,83 @@ def _tr_inv_times(a, t):
     return _sum(multiply(_mT(inv(a)), t), axis=(-2, -1))
 
 
+def _adjugate_impl(a):
+    a = np.asarray(a)
+    n = a.shape[-1]
+    if n == 1:
+        return np.ones_like(a)
+    u, s, vh = np.linalg.svd(a)
+    # adj(u s vh) = adj(vh) adj(s) adj(u) = det(v) v · diag(prod_{j≠i} s_j) · det(u) uᵀ
+    left = np.cumprod(np.concatenate([np.ones_like(s[..., :1]), s[..., :-1]], -1), -1)
+    right = np.cumprod(np.concatenate([np.ones_like(s[..., :1]), s[..., :0:-1]], -1),
+                       -1)[..., ::-1]
+    others = left * right
+    sign = np.linalg.det(u) * np.linalg.det(vh)
+    adj = np.swapaxes(vh, -1, -2) @ (others[..., :, None] * np.swapaxes(u, -1, -2))
+    return sign[..., None, None] * adj
+
+
+def _adjugate_jvp(t, ans, a):
+    # d adj = adj tr(a⁻¹ da) - a⁻¹ da adj  (from adj = det(a) a⁻¹)
+    x = solve_matrix(a, t)
+    tr = _sum(multiply(x, _eye_like(a)), axis=(-2, -1))
+    return add(multiply(_trailing_unit(tr), ans), negative(matmul(x, ans)))
+
+
+def _adjugate_vjp(g, ans, a):
+    ai = _mT(inv(a))
+    c = _sum(multiply(g, ans), axis=(-2, -1))
+    return add(multiply(_trailing_unit(c), ai), negative(matmul(ai, matmul(g, _mT(ans)))))
+
+
+def _eye_like(a):
+    return np.eye(shape_of(a)[-1])
+
+
+def _near_singular(rng, n, eps):
+    """A random n x n matrix with smallest singular value ``eps`` (0: exactly singular)."""
+    q1 = np.linalg.qr(rng.normal(size=(n, n)))[0]
+    q2 = np.linalg.qr(rng.normal(size=(n, n)))[0]
+    s = np.concatenate([rng.uniform(1.0, 2.0, n - 1), [eps]])
+    return (q1 * s) @ q2
+
+
+_adjugate = register("adjugate", _adjugate_impl, _adjugate_jvp, _adjugate_vjp,
+                     domain=lambda rng: [([_well_conditioned(rng, (3, 3))], {}),
+                                         ([_well_conditioned(rng, (2, 3, 3))], {}),
+                                         ([_near_singular(rng, 3, 1e-3)], {}),
+                                         ([rng.normal(size=(1, 1)) + 2.0], {})])
+
+
+def adjugate(a):
+    """The adjugate (classical adjoint) of a (stack of) square matrices: ``adj(a) a =
+    det(a) I``, defined and smooth for singular matrices too.
+
+    Args:
+        a: shape ``(..., n, n)``.
+
+    Returns:
+        ``adj(a)``, same shape.
+
+    >>> import numpy as np
+    >>> np.round(adjugate(np.array([[1.0, 2.0], [2.0, 4.0]])), 12) + 0.0
+    array([[ 4., -2.],
+           [-2.,  1.]])
+    """
+    _square(a, "adjugate")
+    return bind(_adjugate, a)
+
+
 def _det_impl(a):
     return np.linalg.det(a)
 
 
 def _det_jvp(t, ans, a):
-    return multiply(ans, _tr_inv_times(a, t))
+    return _sum(multiply(_mT(adjugate(a)), t), axis=(-2, -1))
 
 
 def _det_vjp(g, ans, a):
-    return multiply(_trailing_unit(multiply(g, ans)), _mT(inv(a)))
+    return multiply(_trailing_unit(g), _mT(adjugate(a)))
 
 
 def _sq_domain(rng):
@@ -213,14 +291,19 @@ def _sq_domain(rng):
             ([negative_det], {})]
 
 
-_det = register("det", _det_impl, _det_jvp, _det_vjp, domain=_sq_domain)
+def _det_domain(rng):
+    return _sq_domain(rng) + [([_near_singular(rng, 3, 1e-4)], {})]
+
+
+_det = register("det", _det_impl, _det_jvp, _det_vjp, domain=_det_domain, keep_ans=False)
 
 
 def det(a):
     """The determinant of a (stack of) square matrices (``numpy.linalg.det``).
 
-    The derivative is ``det(a) · a⁻ᵀ``; it is computed through ``inv``, so it raises
-    ``LinAlgError`` at an exactly singular matrix.
+    The derivative is the cofactor matrix ``adj(a)ᵀ`` (``det(a) a⁻ᵀ`` when ``a`` is
+    invertible): it exists at singular matrices too.  The second derivative goes
+    through ``a⁻¹`` and raises ``LinAlgError`` at an exactly singular matrix.
 
     Args:
         a: shape ``(..., n, n)``.
@@ -231,6 +314,9 @@ def det(a):
     >>> import admodes as ad, numpy as np
     >>> ad.grad(lambda a: det(a))(np.array([[1.0, 2.0], [3.0, 4.0]]))
     array([[ 4., -3.],
+           [-2.,  1.]])
+    >>> np.round(ad.grad(det)(np.array([[1.0, 2.0], [2.0, 4.0]])), 12) + 0.0  # singular
+    array([[ 4., -2.],
            [-2.,  1.]])
     """
     _square(a, "det")
@@ -247,12 +333,21 @@ def _logabsdet_impl(a):
     return logabs
 
 
+def _inv_for_slogdet(a):
+    try:
+        return inv(a)
+    except np.linalg.LinAlgError:
+        raise np.linalg.LinAlgError(
+            "slogdet: the matrix is singular, log|det| is -inf there and has no "
+            "derivative; the derivative of det itself exists (linalg.det)") from None
+
+
 def _logabsdet_jvp(t, ans, a):
-    return _tr_inv_times(a, t)
+    return _sum(multiply(_mT(_inv_for_slogdet(a)), t), axis=(-2, -1))
 
 
 def _logabsdet_vjp(g, ans, a):
-    return multiply(_trailing_unit(g), _mT(inv(a)))
+    return multiply(_trailing_unit(g), _mT(_inv_for_slogdet(a)))
 
 
 _logabsdet = register("logabsdet", _logabsdet_impl, _logabsdet_jvp, _logabsdet_vjp,
@@ -350,9 +445,14 @@ def _matrix_norm(x, ord, axis, keepdims):
     if ord is None or ord == "fro":
         return _two_norm(x, tuple(sorted(axis)), keepdims)
     if ord in (2, -2, "nuc"):
-        raise NotImplementedError(
-            f"linalg.norm: the matrix norm ord={ord!r} needs singular values (svd), which "
-            "admodes does not differentiate yet; use ord=None/'fro', 1, -1, inf or -inf")
+        # Singular values of the matrices over (row, col), moved to the last two axes.
+        from .decompositions import svdvals
+        from .shape import moveaxis
+        sv = svdvals(moveaxis(x, (row, col), (-2, -1)))
+        out = _max(sv, (-1,)) if ord == 2 else _min(sv, (-1,)) if ord == -2 else _sum(sv, (-1,))
+        if keepdims:
+            out = reshape(out, _kept_shape(shape_of(x), (row, col)))
+        return out
     if ord in (1, -1):
         inner_axis, outer_axis = row, col  # column sums, then max/min over columns
     elif ord in (np.inf, -np.inf):
@@ -374,7 +474,9 @@ def norm(x, ord=None, axis=None, keepdims=False):
     matrix ``ord`` 'fro', 1, -1, inf, -inf are composites of ``abs``/``sum``/``max``
     (``p``-norms other than 1, 2, inf have a nan gradient at 0, as their formula does).
     ``ord=0`` (a count) is returned as a plain, non-differentiable value; matrix
-    ``ord`` 2, -2 and 'nuc' (singular values) raise ``NotImplementedError``.
+    ``ord`` 2, -2 and 'nuc' are the largest, smallest and summed singular values
+    (:func:`svdvals`; at tied extreme singular values the derivative is that of one of
+    them, as JAX).
 
     Args:
         x: the array.
@@ -497,3 +599,69 @@ def cholesky(a, /, *, upper=False):
     if upper:
         return _mT(bind(_cholesky, _mT(a)))
     return bind(_cholesky, a)
+
+
+# ---------------------------------------------------------------- composites ----------
+
+
+def matrix_power(a, n):
+    """``numpy.linalg.matrix_power``: ``a @ a @ ... @ a`` by repeated squaring (negative
+    ``n`` through ``inv``).
+
+    >>> import admodes as ad, numpy as np
+    >>> ad.grad(lambda a: matrix_power(a, 3)[0, 0])(np.array([[2.0]]))
+    array([[12.]])
+    """
+    _square(a, "matrix_power")
+    n = operator_index(n, "matrix_power")
+    if n == 0:
+        return np.broadcast_to(np.eye(shape_of(a)[-1]), shape_of(a)).copy()
+    if n < 0:
+        a, n = inv(a), -n
+    result = None
+    base = a
+    while n:
+        if n & 1:
+            result = base if result is None else matmul(result, base)
+        n >>= 1
+        if n:
+            base = matmul(base, base)
+    return result
+
+
+def operator_index(n, fname):
+    try:
+        import operator
+        return operator.index(n)
+    except TypeError:
+        raise TypeError(f"linalg.{fname}: exponent must be an integer, got {n!r}") from None
+
+
+def multi_dot(arrays):
+    """``numpy.linalg.multi_dot``: a chain of matrix products (first/last may be
+    vectors), multiplied left to right.
+
+    >>> import numpy as np
+    >>> multi_dot([np.ones(2), np.eye(2), np.ones(2)])
+    np.float64(2.0)
+    """
+    arrays = list(arrays)
+    if len(arrays) < 2:
+        raise ValueError("linalg.multi_dot: expecting at least two arrays")
+    out = arrays[0]
+    for b in arrays[1:]:
+        out = matmul(out, b)
+    return out
+
+
+_DECOMPOSITIONS = ("eigh", "eigvalsh", "svd", "svdvals", "pinv", "lstsq", "EighResult",
+                   "SVDResult", "LstsqResult")
+
+
+def __getattr__(name):
+    """The decompositions (eigh, svd) and what is built on them (pinv, lstsq) live in
+    :mod:`.decompositions`, which builds on this module; this namespace serves them too."""
+    if name in _DECOMPOSITIONS:
+        from . import decompositions
+        return getattr(decompositions, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
