@@ -93,7 +93,8 @@ def _random_program(seed):
     for _ in range(rng.integers(3, 7)):
         kind = rng.integers(0, 10)
         if kind == 0:
-            steps.append(lambda v, r=int(rng.integers(1, 4)): anp.concatenate([v[r:], v[:r]]))
+            shift = int(rng.integers(1, 4))
+            steps.append(lambda v, r=shift: anp.concatenate([v[r:], v[:r]]))
         elif kind == 1:
             steps.append(lambda v: anp.sin(v) * v[::-1])
         elif kind == 2:
