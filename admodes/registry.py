@@ -88,8 +88,9 @@ class Primitive:
         sparsity: structural-sparsity rule (:mod:`admodes.sparse.detect`): ``"index"``
             (the output's entries are copies of the array arguments' entries, or zero:
             the impl applied to element ids says which), ``"reduce"`` (reduces along the
-            ``axis`` parameter), a callable ``rule(patterns, primals, ans, **params)``,
-            or ``None``: derived from ``elementwise``, else dense (conservative).
+            ``axis`` parameter), ``"scan"`` (cumsum), ``"scatter"`` (scatter-add),
+            ``"matmul"``, or ``None``: derived from ``elementwise``, else dense
+            (conservative).
     """
 
     __slots__ = (

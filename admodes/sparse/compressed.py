@@ -64,6 +64,7 @@ class _Plan:
         P = pattern
         self.rows = np.repeat(np.arange(P.shape[0]), np.diff(P.indptr))
         self.cols = P.indices
+        self._seeds = {}
 
     @functools.cached_property
     def col_colors(self):
@@ -79,7 +80,30 @@ class _Plan:
 
     @functools.cached_property
     def star_sources(self):
-        return _star_sources(self.pattern, self.star_colors)
+        src_color, src_row = _star_sources(self.pattern, self.star_colors)
+        return src_color * self.pattern.shape[0] + src_row  # flat index into B (k, n)
+
+    @functools.cached_property
+    def forward_take(self):
+        """Flat positions in B (colours x m) of the pattern's entries, in CSR order."""
+        return self.col_colors[self.cols] * self.pattern.shape[0] + self.rows
+
+    @functools.cached_property
+    def reverse_take(self):
+        """Flat positions in Bt (colours x n) of the pattern's entries, in CSR order."""
+        return self.row_colors[self.rows] * self.pattern.shape[1] + self.cols
+
+    def seeds(self, which, shapes, sizes):
+        """The seed directions of a colouring, per leaf; built once and kept (read-only)."""
+        key = (which, tuple(map(tuple, shapes)))
+        got = self._seeds.get(key)
+        if got is None:
+            colors = getattr(self, which)
+            got = _seeds(colors, _ncolors(colors), shapes, sizes)
+            for t in got:
+                t.flags.writeable = False
+            self._seeds[key] = got
+        return got
 
 
 def _ncolors(c):
@@ -100,6 +124,8 @@ def _seeds(colors, k, shapes, sizes):
 
 def _compressed(parts, leaves, k):
     """Per-leaf batched results ((k,) + shape, None for zero) as one (k, total) array."""
+    if len(parts) == 1 and type(parts[0]) is np.ndarray and parts[0].dtype == np.float64:
+        return parts[0].reshape(k, -1)  # one leaf: a view, no copy
     blocks = []
     for t, o in zip(parts, leaves):
         size = int(np.prod(shape_of(o), dtype=np.int64))
@@ -173,23 +199,21 @@ class SparseJacobian(_Sparse):
         m, n = P.shape
         mode = self._choose(plan)
         if mode == "forward":
-            colors = plan.col_colors
-            k = _ncolors(colors)
-            ts = _seeds(colors, k, inputs.shapes, inputs.sizes)
+            k = _ncolors(plan.col_colors)
+            ts = plan.seeds("col_colors", inputs.shapes, inputs.sizes)
             outs, _, tans, _ = api._push(self.f, inputs, ts, {}, True, self.fname)
             self._check_rows(outs, m)
             B = _compressed(tans, outs, k)  # (k, m)
-            vals = B[colors[plan.cols], plan.rows]
+            vals = B.ravel().take(plan.forward_take)
         else:
-            colors = plan.row_colors
             level, inputs, ids, outs, _ = api._record(self.f, (x,), {}, (0,), self.fname)
             self._check_rows(outs, m)
-            k = _ncolors(colors)
-            seeds = _seeds(colors, k, [shape_of(o) for o in outs],
-                           [int(np.prod(shape_of(o), dtype=np.int64)) for o in outs])
+            k = _ncolors(plan.row_colors)
+            seeds = plan.seeds("row_colors", [shape_of(o) for o in outs],
+                               [int(np.prod(shape_of(o), dtype=np.int64)) for o in outs])
             got = api._sweep(level, ids, outs, seeds) if k else [None] * len(ids)
             Bt = _compressed(got, inputs.leaves, k)  # (k, n)
-            vals = Bt[colors[plan.rows], plan.cols]
+            vals = Bt.ravel().take(plan.reverse_take)
         return sp.csr_array((vals, P.indices.copy(), P.indptr.copy()), shape=(m, n))
 
     def _check_rows(self, outs, m):
@@ -243,17 +267,15 @@ class SparseHessian(_Sparse):
         plan = self._plan(x, inputs)
         P = plan.pattern
         n = P.shape[0]
-        colors = plan.star_colors
-        k = _ncolors(colors)
-        ts = _seeds(colors, k, inputs.shapes, inputs.sizes)
+        k = _ncolors(plan.star_colors)
+        ts = plan.seeds("star_colors", inputs.shapes, inputs.sizes)
         g = api.grad(self.f)
         if k:
             outs, _, tans, _ = api._push(g, inputs, ts, {}, True, self.fname)
             B = _compressed(tans, outs, k)  # (k, n): row c is H @ s_c
         else:
             B = np.zeros((0, n))
-        src_color, src_row = plan.star_sources
-        vals = B[src_color, src_row]
+        vals = B.ravel().take(plan.star_sources)
         return sp.csr_array((vals, P.indices.copy(), P.indptr.copy()), shape=(n, n))
 
     def info(self, x):
