@@ -26,6 +26,8 @@ Markers (three different things, as in PyTorch's derivatives.yaml):
 * a rule that is ``None``: not implemented (yet); using it raises a clear error naming the
   primitive and the mode.
 * ``keep`` / ``keep_ans``: the residuals the VJP rules read (see :class:`Primitive`).
+* ``sparsity``: how index sets flow through the primitive, for structural sparsity
+  detection (:mod:`admodes.sparse`); ``elementwise`` primitives need none.
 """
 
 from __future__ import annotations
@@ -83,18 +85,24 @@ class Primitive:
         analytic: the primitive is complex-analytic (usable under complex step).
         counts: number of impl evaluations, JVP and VJP rule applications (only
             while counting is switched on, see :func:`admodes.dispatch.counting`).
+        sparsity: structural-sparsity rule (:mod:`admodes.sparse.detect`): ``"index"``
+            (the output's entries are copies of the array arguments' entries, or zero:
+            the impl applied to element ids says which), ``"reduce"`` (reduces along the
+            ``axis`` parameter), ``"scan"`` (cumsum), ``"scatter"`` (scatter-add),
+            ``"matmul"``, or ``None``: derived from ``elementwise``, else dense
+            (conservative).
     """
 
     __slots__ = (
         "name", "impl", "jvps", "vjps", "elementwise", "nondiff", "linear",
         "domain", "analytic", "doc", "n_impl", "n_jvp", "n_vjp", "jvp_joint",
-        "vjp_joint", "keep", "keep_ans", "needs", "vjp_into", "__weakref__",
+        "vjp_joint", "keep", "keep_ans", "needs", "vjp_into", "sparsity", "__weakref__",
     )
 
     def __init__(self, name, impl, jvp=None, vjp=None, *, elementwise=False,
                  nondiff=False, linear=(), domain=None, analytic=True, doc="",
                  jvp_joint=None, vjp_joint=None, keep=None, keep_ans=True, needs=None,
-                 vjp_into=None):
+                 vjp_into=None, sparsity=None):
         self.name = name
         self.impl = impl
         self.jvps = _as_rules(jvp)
@@ -125,6 +133,7 @@ class Primitive:
         # (used by the sweep when it owns the running total; getitem scatters with it).
         # Its result must equal total + vjp(g); the registry tests run both paths.
         self.vjp_into = vjp_into
+        self.sparsity = sparsity
 
     def has_jvp(self, i=0):
         return self.nondiff or self.jvp_joint is not None or _rule_at(self.jvps, i) is not None

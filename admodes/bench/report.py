@@ -25,6 +25,7 @@ import numpy as np
 from admodes.bench.markdown import markdown, targets
 from admodes.bench.plots import plot
 from admodes.bench.reuse_report import reuse_section
+from admodes.bench.sparse_report import run_section
 from admodes.bench.sweeps import (
     CONFIGS,
     Progress,
@@ -97,6 +98,12 @@ def write_report(results, out, progress=None):
     results["targets"] = targets(results)
     files = plot(results, out)
     text = markdown(results, files)
+    sparse = results.get("config", {}).get("sparse")
+    if sparse is not None:
+        section = run_section(results["mode"] == "quick", out)
+        text += "\n" + section.pop("markdown")
+        files = list(files) + [Path(f).name for f in section.pop("figures", [])]
+        results["sparse"] = section
     reuse = results.get("config", {}).get("reuse")
     if reuse is not None:
         reuse_md, results["reuse"] = reuse_section(out, progress=progress, **reuse)

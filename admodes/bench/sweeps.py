@@ -34,6 +34,7 @@ CONFIGS = {
         chain_ops=1_000,
         numeric_n=200,
         reuse=dict(depths=list(range(1, 17)), timed_depths=[2, 4, 6, 8, 10], repeats=5),
+        sparse=True,
     ),
     "full": dict(
         repeats=11, min_time=0.02,
@@ -47,6 +48,7 @@ CONFIGS = {
         chain_ops=1_000,
         numeric_n=1_000,
         reuse=dict(),
+        sparse=True,
     ),
 }
 

@@ -212,7 +212,7 @@ def _matmul_domain(rng):
 
 _matmul = register("matmul", _matmul_impl, (_matmul_jvp_a, _matmul_jvp_b),
                    (_matmul_vjp_a, _matmul_vjp_b), linear=(0, 1), domain=_matmul_domain,
-                   needs=((1,), (0,)))
+                   needs=((1,), (0,)), sparsity="matmul")
 
 
 def matmul(a, b):

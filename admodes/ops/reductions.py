@@ -60,7 +60,7 @@ _sum = register(
     "sum", _sum_impl,
     lambda t, ans, x, axis, keepdims: bind(_sum, t, axis=axis, keepdims=keepdims),
     _expand_back, linear=(0,), domain=_reduction_domain,
-    keep=(), keep_ans=False)
+    keep=(), keep_ans=False, sparsity="reduce")
 
 
 def sum(x, axis=None, keepdims=False, dtype=None):
@@ -133,7 +133,8 @@ def _extremum(name, npfn):
     def vjp(g, ans, x, axis, keepdims):
         return multiply(_expand_back(g, ans, x, axis, keepdims), _tie_weights(x, ans, axis))
 
-    prim = register(name, impl, jvp, vjp, analytic=False, domain=_reduction_domain)
+    prim = register(name, impl, jvp, vjp, analytic=False, domain=_reduction_domain,
+                    sparsity="reduce")
 
     def op(x, axis=None, keepdims=False, dtype=None):
         _float_dtype(name, dtype)
@@ -204,7 +205,8 @@ def _prod_domain(rng):
             ([x], {"axis": (-3, -2, -1), "keepdims": False})]
 
 
-_prod = register("prod", _prod_impl, _prod_jvp, _prod_vjp, domain=_prod_domain)
+_prod = register("prod", _prod_impl, _prod_jvp, _prod_vjp, domain=_prod_domain,
+                 sparsity="reduce")
 
 
 def prod(x, axis=None, keepdims=False, dtype=None):
@@ -228,7 +230,7 @@ _cumsum = register(
     lambda g, ans, x, axis: flip(bind(_cumsum, flip(g, axis), axis=axis), axis),
     linear=(0,), domain=lambda rng: [([rng.normal(size=(3, 4))], {"axis": -1}),
                                      ([rng.normal(size=(3, 4))], {"axis": -2})],
-    keep=(), keep_ans=False)
+    keep=(), keep_ans=False, sparsity="scan")
 
 
 def cumsum(x, axis=None, dtype=None):
@@ -292,7 +294,7 @@ def _lse_domain(rng):
 
 
 _logsumexp = register("logsumexp", _logsumexp_impl, _lse_jvp, _lse_vjp, analytic=False,
-                      domain=_lse_domain)
+                      domain=_lse_domain, sparsity="reduce")
 
 
 def logsumexp(x, axis=None, keepdims=False):

@@ -43,7 +43,7 @@ _reshape = register(
     lambda g, ans, x, shape: reshape(g, shape_of(g)[:_nb(g, ans)] + shape_of(x)),
     linear=(0,), domain=lambda rng: [([rng.normal(size=(2, 3))], {"shape": (3, 2)}),
                                      ([rng.normal(size=(6,))], {"shape": (2, 1, 3)})],
-    keep=(), keep_ans=False)
+    keep=(), keep_ans=False, sparsity="index")
 
 
 def reshape(x, shape, *more):
@@ -106,7 +106,7 @@ _broadcast_to = register(
     "broadcast_to", _broadcast_to_impl, _bcast_jvp, _bcast_vjp, linear=(0,),
     domain=lambda rng: [([rng.normal(size=(3,))], {"shape": (2, 3)}),
                         ([rng.normal(size=(2, 1))], {"shape": (2, 4)})],
-    keep=(), keep_ans=False)
+    keep=(), keep_ans=False, sparsity="index")
 
 
 def broadcast_to(x, shape):
@@ -142,7 +142,7 @@ _transpose = register(
     "transpose", _transpose_impl, _transpose_jvp, _transpose_vjp, linear=(0,),
     domain=lambda rng: [([rng.normal(size=(2, 3, 4))], {"axes": (2, 0, 1)}),
                         ([rng.normal(size=(2, 3))], {"axes": (1, 0)})],
-    keep=(), keep_ans=False)
+    keep=(), keep_ans=False, sparsity="index")
 
 
 def transpose(x, axes=None):
@@ -236,7 +236,7 @@ _flip = register(
     lambda g, ans, x, axis: flip(g, axis),
     linear=(0,), domain=lambda rng: [([rng.normal(size=(2, 3))], {"axis": (-1,)}),
                                      ([rng.normal(size=(2, 3))], {"axis": (-2, -1)})],
-    keep=(), keep_ans=False)
+    keep=(), keep_ans=False, sparsity="index")
 
 
 def flip(x, axis=None):
@@ -275,7 +275,7 @@ _concatenate = register(
     domain=lambda rng: [([rng.normal(size=(2, 3)), rng.normal(size=(1, 3)),
                           rng.normal(size=(3, 3))], {"axis": -2}),
                         ([rng.normal(size=(2, 3)), rng.normal(size=(2, 1))], {"axis": -1})],
-    keep=(), keep_ans=False)
+    keep=(), keep_ans=False, sparsity="index")
 
 
 def concatenate(arrays, axis=0):
@@ -336,7 +336,7 @@ def _pad_jvp(t, ans, x, pad_width):
 
 _padp = register("pad", _pad_impl, _pad_jvp, _pad_vjp, linear=(0,),
                  domain=lambda rng: [([rng.normal(size=(2, 3))], {"pad_width": ((1, 0), (0, 2))})],
-    keep=(), keep_ans=False)
+    keep=(), keep_ans=False, sparsity="index")
 
 
 def _pad(x, pad_width):
@@ -443,7 +443,7 @@ def _getitem_vjp_into(total, g, ans, x, idx):
 
 _getitem = register("getitem", _getitem_impl, _getitem_jvp, _getitem_vjp, linear=(0,),
                     domain=_getitem_domain, keep=(), keep_ans=False,
-                    vjp_into=_getitem_vjp_into)
+                    vjp_into=_getitem_vjp_into, sparsity="index")
 
 
 def _bgetitem_impl(t, idx, nb):
@@ -458,7 +458,7 @@ _bgetitem = register(
                                     nb=nb + _nb(g, ans)),
     linear=(0,), domain=lambda rng: [([rng.normal(size=(2, 4, 3))],
                                       {"idx": (np.array([0, 2]), slice(None)), "nb": 1})],
-    keep=(), keep_ans=False)
+    keep=(), keep_ans=False, sparsity="index")
 
 
 def _may_repeat(idx):
@@ -490,7 +490,7 @@ _scatter_add = register(
     lambda c, ans, g, idx, shape, nb: bind(_bgetitem, c, idx=idx, nb=nb + _nb(c, ans)),
     linear=(0,), domain=lambda rng: [([rng.normal(size=(3, 3))],
                                       {"idx": (np.array([0, 2, 0]),), "shape": (4, 3), "nb": 0})],
-    keep=(), keep_ans=False)
+    keep=(), keep_ans=False, sparsity="scatter")
 
 
 def getitem(x, idx):
@@ -545,7 +545,7 @@ _diagonal = register(
     "diagonal", _diagonal_impl, _diagonal_jvp, _diagonal_vjp, linear=(0,),
     domain=lambda rng: [([rng.normal(size=(3, 3))], {"offset": 0, "axis1": -2, "axis2": -1}),
                         ([rng.normal(size=(2, 3, 4))], {"offset": 1, "axis1": -1, "axis2": -3})],
-    keep=(), keep_ans=False)
+    keep=(), keep_ans=False, sparsity="index")
 
 
 def diagonal(x, offset=0, axis1=0, axis2=1):
