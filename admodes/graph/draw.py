@@ -10,6 +10,7 @@ import numpy as np
 from ..dispatch import shape_of, value
 from ..forward import Dual, ForwardLevel
 from .nodes import _dot_escape, _formula, _shape_text, _summary
+from .paths import rule_partial
 
 __all__ = ["Drawing"]
 
@@ -88,16 +89,10 @@ class Drawing:
             return f"J {_shape_text(node.shape)}×{_shape_text(xs)}"
         t = 1.0 if xs == () else np.ones(xs)
         try:
-            if prim.jvp_joint is not None:
-                ts = tuple(t if p == i else np.zeros(shape_of(x)) for p, x in enumerate(primals))
-                d = prim.jvp_joint(ts, ans, primals, node.params)
-            elif prim.jvps is not None:
-                d = prim.jvps[i](t, ans, *primals, **node.params)
-            elif prim.vjp_joint is not None:
-                d = prim.vjp_joint(t, ans, primals, node.params)[i]
-            else:
-                d = prim.vjps[i](t, ans, *primals, **node.params)
-        except Exception:  # a missing rule: the drawing still shows the graph
+            d = rule_partial(prim, i, primals, ans, node.params, t)
+        except Exception:  # a rule that fails here: the drawing still shows the graph
+            d = None
+        if d is None:
             return "?"
         return _summary(d) if xs == () else "diag " + _summary(d)
 

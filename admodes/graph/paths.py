@@ -176,21 +176,7 @@ def local_partial(graph, node, i, vals, fname="eliminate"):
     cotangent when the JVP rule is missing)."""
     prim = node.primitive
     primals = tuple(vals[j] for j in graph._slots[node.id])
-    ans = vals[node.id]
-    try:
-        if prim.jvp_joint is not None:
-            ts = tuple(1.0 if p == i else 0.0 for p in range(len(primals)))
-            d = prim.jvp_joint(ts, ans, primals, node.params)
-        elif prim.jvps is not None and _rule(prim.jvps, i) is not None:
-            d = _rule(prim.jvps, i)(1.0, ans, *primals, **node.params)
-        elif prim.vjp_joint is not None:
-            d = prim.vjp_joint(1.0, ans, primals, node.params)[i]
-        elif prim.vjps is not None and _rule(prim.vjps, i) is not None:
-            d = _rule(prim.vjps, i)(1.0, ans, *primals, **node.params)
-        else:
-            d = None
-    except NotImplementedError:
-        d = None
+    d = rule_partial(prim, i, primals, vals[node.id], node.params, 1.0)
     if d is None:
         raise NotImplementedError(f"{fname}: {prim.name} has no derivative rule for argument "
                                   f"{i} (node %{node.id}), so its edge has no label")
@@ -199,6 +185,30 @@ def local_partial(graph, node, i, vals, fname="eliminate"):
         raise ValueError(f"{fname}: the local partial of %{node.id} = {prim.name}(...) with "
                          f"respect to argument {i} has shape {d.shape}, not a number")
     return float(d.reshape(()))
+
+
+def rule_partial(prim, i, primals, ans, params, t):
+    """The registry's rule for argument ``i`` applied to the unit tangent ``t`` (a unit
+    cotangent to the VJP rule when there is no JVP rule): a local partial, or its
+    diagonal for same-shape elementwise edges.  None when no rule exists.  The drawings'
+    edge labels and the elimination's edge values both come from here."""
+    try:
+        if prim.jvp_joint is not None:
+            ts = tuple(t if p == i else (0.0 if np.shape(value(x)) == () else
+                                         np.zeros(np.shape(value(x))))
+                       for p, x in enumerate(primals))
+            return prim.jvp_joint(ts, ans, primals, params)
+        rule = _rule(prim.jvps, i) if prim.jvps is not None else None
+        if rule is not None:
+            return rule(t, ans, *primals, **params)
+        if prim.vjp_joint is not None:
+            return prim.vjp_joint(t, ans, primals, params)[i]
+        rule = _rule(prim.vjps, i) if prim.vjps is not None else None
+        if rule is not None:
+            return rule(t, ans, *primals, **params)
+    except NotImplementedError:
+        return None
+    return None
 
 
 def _rule(rules, i):
