@@ -7,6 +7,7 @@ import pytest
 
 import admodes as ad
 import admodes.numpy as anp
+from admodes.bench.reuse_report import diamonds, fan_in, fan_out
 from admodes.graph.paths import (
     count_paths,
     eliminate,
@@ -25,14 +26,6 @@ def colah(a, b):
     return c * d
 
 
-def diamonds(d):
-    """A chain of ``d`` diamonds: x -> (sin x, cos x) -> product, ``2^d`` paths."""
-    def f(x):
-        for _ in range(d):
-            x = anp.sin(x) * anp.cos(x)
-        return x
-    return f
-
 
 def chain(L):
     def f(x):
@@ -42,26 +35,6 @@ def chain(L):
     return f
 
 
-def fan_in(n, L):
-    """n inputs, each through sin, added up by a chain of adds, then L tanh."""
-    def f(*xs):
-        t = anp.sin(xs[0])
-        for x in xs[1:]:
-            t = t + anp.sin(x)
-        for _ in range(L):
-            t = anp.tanh(t)
-        return t
-    return f
-
-
-def fan_out(m, L):
-    """One input through L tanh, then m outputs sin(k u)."""
-    def f(x):
-        u = x
-        for _ in range(L):
-            u = anp.tanh(u)
-        return tuple(anp.sin(u * (k + 1.0)) for k in range(m))
-    return f
 
 
 def ref_matrix(jac, g, xs):

@@ -10,7 +10,7 @@ import numpy as np
 from ..dispatch import shape_of, value
 from ..forward import Dual, ForwardLevel
 from .nodes import _dot_escape, _formula, _shape_text, _summary
-from .paths import rule_partial
+from .paths import _input_index, rule_partial
 
 __all__ = ["Drawing"]
 
@@ -65,18 +65,7 @@ class Drawing:
         return ann
 
     def _pick_input(self, wrt):
-        if wrt is None:
-            return 0
-        if isinstance(wrt, str):
-            for t, k in enumerate(self.input_ids):
-                if self.nodes[k].name == wrt:
-                    return t
-            raise ValueError(f"draw: no input named {wrt!r}; inputs are "
-                             f"{[self.nodes[k].name for k in self.input_ids]}")
-        t = int(wrt)
-        if not 0 <= t < len(self.input_ids):
-            raise ValueError(f"draw: wrt={wrt} is out of range for {len(self.input_ids)} inputs")
-        return t
+        return 0 if wrt is None else _input_index(self, wrt, "draw")
 
     def _local_partial(self, node, i, vals):
         """The edge label: ∂node/∂(argument i) from the registry's rule (a number for
