@@ -5,7 +5,7 @@ Runs the sweeps of issue 4 and writes ``forward-vs-reverse.md``, PNG plots and
 
     admodes report            # --quick (default): about 20-60 s on 2 cores
     admodes report --full     # larger sizes, more repeats
-    python -m admodes.report --out /tmp/r
+    python -m admodes report --out /tmp/r
 
 Every timing is a median over interleaved repeats with its interquartile range; ratios
 are taken per repeat between candidates timed in the same round.  The problems and the
