@@ -13,6 +13,7 @@ from .checkpoint import checkpoint  # noqa: F401
 from .custom import Operation, primitive  # noqa: F401
 from .dispatch import EscapedBoxError, counting, value  # noqa: F401
 from .graph import Graph, RetraceRequired, trace  # noqa: F401
+from .graph.jit import jit  # noqa: F401
 from .registry import registry  # noqa: F401
 
 __version__ = "0.1.0"
@@ -21,5 +22,5 @@ __all__ = [
     "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian", "hessian",
     "hvp", "registry", "Operation", "primitive", "value", "counting", "EscapedBoxError",
     "check_grads", "numerical_jacobian", "crosscheck", "checkpoint", "trace", "Graph",
-    "RetraceRequired", "numpy", "nn",
+    "RetraceRequired", "jit", "numpy", "nn",
 ]

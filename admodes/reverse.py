@@ -125,6 +125,18 @@ def _missing_rule(prim, i=None):
     )
 
 
+class _TraceHook:
+    """Set by ``ad.jit`` while it traces: the ``apply`` of every sweep run meanwhile."""
+
+    __slots__ = ("apply",)
+
+    def __init__(self):
+        self.apply = None
+
+
+trace_hook = _TraceHook()
+
+
 def backward(tape, seeds, leaves, consume=False, apply=None, every=False):
     """Sweep ``tape`` backwards from ``seeds`` (``{entry: cotangent}``).
 
@@ -148,6 +160,8 @@ def backward(tape, seeds, leaves, consume=False, apply=None, every=False):
     """
     if not seeds:
         return {}
+    if apply is None:
+        apply = trace_hook.apply  # ad.jit tracing: rules that read plain values stay calls
     state = dispatch.sweeping
     state.depth += 1
     try:
