@@ -122,6 +122,8 @@ def generate(prog, name="f", arg_names=None, check=None):
     """
     names = _Names()
     lines = [f"def {name}({', '.join(prog.inputs)}):"]
+    for x, g in prog.input_guards:
+        lines.append(f"    {names.bind(check(g), f'guard{g.index}')}.check({x})")
     for ins in prog.instrs:
         args = [a if isinstance(a, str) else _const_text(a, names) for a in ins.args]
         rhs = _expr(ins, args, names, prog.info)

@@ -270,7 +270,10 @@ def _program(graph, level, arg_names):
         instrs.append(Instr(names[k], prim, args, params, node.shape, node.dtype, isf,
                             level.where.get(k, ""), guards or ()))
     outputs = [names[r] if isinstance(r, int) else Const(r.value) for r in graph.outputs]
-    return Program(inputs, instrs, outputs, info)
+    prog = Program(inputs, instrs, outputs, info)
+    prog.input_guards = [(names[k], g) for k in graph.input_ids
+                         for g in graph._node_guards.get(k, ())]
+    return prog
 
 
 def _trace_for_jit(fun, args, names):

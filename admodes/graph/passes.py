@@ -87,6 +87,7 @@ class Program:
         self.instrs = list(instrs)
         self.outputs = list(outputs)
         self.info = dict(info)
+        self.input_guards = []  # (input name, guard): checked before anything runs
 
     def copy(self):
         instrs = []
@@ -94,7 +95,9 @@ class Program:
             j = Instr(i.out, i.prim, i.args, i.params, i.shape, i.dtype, i.isfloat,
                       i.where, i.guards)
             instrs.append(j)
-        return Program(self.inputs, instrs, self.outputs, self.info)
+        prog = Program(self.inputs, instrs, self.outputs, self.info)
+        prog.input_guards = list(self.input_guards)
+        return prog
 
     def __len__(self):
         return len(self.instrs)
