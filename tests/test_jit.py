@@ -166,7 +166,7 @@ def test_pass_cse():
 
 def test_pass_fold_and_simplify():
     def f(x):
-        y = -(-(x * 1.0)) + 0.0
+        y = np.negative(-(x * 1.0)) + 0.0
         return np.sum(y.T.T.reshape(6).reshape(2, 3) * (np.ones(3) * 2.0))
     x = RNG.normal(size=(2, 3))
     p = _prog(f, x)
