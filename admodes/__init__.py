@@ -13,6 +13,7 @@ from .checkpoint import checkpoint  # noqa: F401
 from .custom import Operation, primitive  # noqa: F401
 from .dispatch import EscapedBoxError, counting, value  # noqa: F401
 from .graph import Graph, RetraceRequired, trace  # noqa: F401
+from .graph.jit import jit  # noqa: F401
 from .registry import registry  # noqa: F401
 from .sparse import hessian_sparsity, jacobian_sparsity, sparse_hessian, sparse_jacobian  # noqa: F401
 
@@ -22,6 +23,6 @@ __all__ = [
     "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian", "hessian",
     "hvp", "registry", "Operation", "primitive", "value", "counting", "EscapedBoxError",
     "check_grads", "numerical_jacobian", "crosscheck", "checkpoint", "trace", "Graph",
-    "RetraceRequired", "numpy", "nn", "sparse", "jacobian_sparsity", "hessian_sparsity",
+    "RetraceRequired", "jit", "numpy", "nn", "sparse", "jacobian_sparsity", "hessian_sparsity",
     "sparse_jacobian", "sparse_hessian",
 ]

@@ -14,6 +14,8 @@ cotangent, reusing one forward pass.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from . import dispatch
@@ -146,6 +148,14 @@ def _to_real(c, x):
             type(x) is np.ndarray and x.dtype.kind == "c"):
         return c
     return bind(_real, c)
+class _TraceHook(threading.local):
+    """Set by ``ad.jit`` while it traces (per thread): the ``apply`` of every sweep run
+    meanwhile."""
+
+    apply = None
+
+
+trace_hook = _TraceHook()
 
 
 def backward(tape, seeds, leaves, consume=False, apply=None, every=False):
@@ -171,6 +181,8 @@ def backward(tape, seeds, leaves, consume=False, apply=None, every=False):
     """
     if not seeds:
         return {}
+    if apply is None:
+        apply = trace_hook.apply  # ad.jit tracing: rules that read plain values stay calls
     state = dispatch.sweeping
     state.depth += 1
     try:

@@ -1,0 +1,211 @@
+"""ad.jit: results equal the dynamic ones, guards retrace, each pass has an effect."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import admodes as ad
+from admodes.graph import passes
+from admodes.graph.jit import JitFallbackWarning, JitRetraceWarning
+
+RNG = np.random.default_rng(0)
+
+
+def mlp_loss(W1, W2, x):
+    h = np.tanh(x @ W1)
+    return np.sum((h @ W2) ** 2) / 2.0
+
+
+def rosen(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def kinks(x):
+    return np.sum(np.abs(x) * np.maximum(x, 0.5) + np.clip(x, -1, 1))
+
+
+@pytest.mark.parametrize("optimize", [True, False])
+@pytest.mark.parametrize("f, args", [
+    (rosen, (RNG.normal(size=7),)),
+    (kinks, (RNG.normal(size=5),)),
+    (mlp_loss, (RNG.normal(size=(4, 6)), RNG.normal(size=(6, 3)), RNG.normal(size=(5, 4)))),
+])
+def test_jit_grad_equals_dynamic(f, args, optimize):
+    n = len(args)
+    vg = ad.value_and_grad(f, argnums=tuple(range(n)))
+    jitted = ad.jit(vg, optimize=optimize)
+    for _ in range(3):  # new values at the same shapes: the compiled program is reused
+        args = tuple(RNG.normal(size=np.shape(a)) for a in args)
+        want, got = vg(*args), jitted(*args)
+        assert got[0] == pytest.approx(want[0], rel=1e-12, abs=1e-12)
+        for a, b in zip(got[1], want[1]):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    assert jitted.n_traces == 1
+
+
+def test_random_programs_equal_dynamic():
+    ops = [np.sin, np.cos, np.tanh, lambda v: v * v, lambda v: v * 1.5 + 0.25, np.exp]
+    for seed in range(12):
+        r = np.random.default_rng(seed)
+        chosen = [ops[i] for i in r.integers(0, len(ops), size=8)]
+
+        def f(x, chosen=chosen):
+            y = x
+            for op in chosen:
+                y = op(y) * 0.5 + y * 0.25
+            return np.sum(y * x)
+
+        x = r.normal(size=4)
+        np.testing.assert_allclose(ad.jit(ad.grad(f))(x), ad.grad(f)(x), rtol=1e-12,
+                                   atol=1e-12)
+
+
+def test_scalar_code_and_grad_of_jit():
+    f = lambda a: a * a * 3.0  # noqa: E731
+    assert ad.jit(ad.grad(f))(2.0) == 12.0
+    assert isinstance(ad.jit(ad.grad(f))(2.0), float)
+    assert ad.grad(ad.jit(f))(2.0) == 12.0
+    g = ad.jit(lambda x: np.sum(np.sin(x)))
+    x = RNG.normal(size=3)
+    np.testing.assert_allclose(ad.grad(g)(x), np.cos(x), rtol=1e-12)
+    np.testing.assert_allclose(ad.jacfwd(g)(x), np.cos(x), rtol=1e-12)
+
+
+def test_guard_retraces_and_warns():
+    def f(x):
+        if np.sum(x) > 0:
+            return np.sum(x * x)
+        return np.sum(np.sin(x))
+
+    j = ad.jit(ad.grad(f), max_variants=2)
+    p, m = np.ones(3), -np.ones(3)
+    np.testing.assert_allclose(j(p), 2 * p)
+    np.testing.assert_allclose(j(m), np.cos(m))
+    np.testing.assert_allclose(j(p), 2 * p)
+    assert j.n_traces == 2
+    k = ad.jit(lambda x: x ** int(x), max_variants=2)  # a value guard on the input
+    with pytest.warns(JitRetraceWarning):
+        for x in (1.5, 2.5, 3.5, 1.5):
+            assert k(x) == pytest.approx(x ** int(x), rel=1e-12)
+
+
+def test_static_argnums():
+    def f(x, n):
+        for _ in range(n):
+            x = np.sin(x)
+        return np.sum(x)
+
+    j = ad.jit(ad.grad(f), static_argnums=1)
+    x = RNG.normal(size=3)
+    for n in (1, 3, 1):
+        np.testing.assert_allclose(j(x, n), ad.grad(f)(x, n), rtol=1e-12)
+    assert j.n_traces == 2
+    with pytest.raises(TypeError, match="hashable"):
+        j(x, [1])
+
+
+def test_forward_rules_fall_back_dynamically():
+    x = RNG.normal(size=3)
+    with pytest.warns(JitFallbackWarning, match="forward-mode"):
+        got = ad.jit(ad.jacfwd(kinks))(x)
+    np.testing.assert_allclose(got, ad.jacfwd(kinks)(x), rtol=1e-12)
+
+
+def test_impure_rules_are_opaque_calls_not_constants():
+    j = ad.jit(ad.grad(kinks))
+    x = np.array([1.0, -2.0, 0.3])
+    j(x)
+    assert "vjp_maximum(" in j.source(x)
+    y = np.array([-1.0, 2.0, -0.3])  # every mask flips
+    np.testing.assert_allclose(j(y), ad.grad(kinks)(y), rtol=1e-12)
+
+
+def test_source_reads_like_numpy():
+    x = RNG.normal(size=(5, 4))
+    src = ad.jit(ad.grad(mlp_loss, argnums=(0, 1)))
+    W1, W2 = RNG.normal(size=(4, 6)), RNG.normal(size=(6, 3))
+    text = src.source(W1, W2, x)
+    assert text.startswith("def mlp_loss(W1, W2, x):")
+    assert "np.tanh(" in text and " @ " in text and "# h = np.tanh(x @ W1)" in text
+    compile(text, "<test>", "exec")
+
+
+# ---------------------------------------------------------------- each pass -------------
+
+def _prog(f, *args):
+    j = ad.jit(f, optimize=False)
+    return j.variant(*args).program
+
+
+def _eq(f, args, passes_):
+    j = ad.jit(f, optimize=passes_)
+    want = ad.jit(f, optimize=False)(*args)
+    got = j(*args)
+    for a, b in zip(np.atleast_1d(got), np.atleast_1d(want)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    return j.variant(*args).program
+
+
+def test_pass_dce():
+    f = lambda x: np.sum(np.sin(x).T.T)  # noqa: E731
+    x = np.ones((2, 3))
+    p = passes.simplify(_prog(f, x))  # the inner transpose is left dead
+    assert len(passes.dce(p.copy())) < len(p)
+    _eq(f, (x,), ("simplify", "dce"))
+
+
+def test_pass_cse():
+    f = lambda x: np.sum(np.sin(x) * np.sin(x))  # noqa: E731
+    x = np.ones(3)
+    p = _prog(f, x)
+    assert sum(i.op == "sin" for i in passes.cse(p.copy()).instrs) == 1
+    assert sum(i.op == "sin" for i in p.instrs) == 2
+    _eq(f, (x,), ("cse",))
+
+
+def test_pass_fold_and_simplify():
+    def f(x):
+        y = np.negative(-(x * 1.0)) + 0.0
+        return np.sum(y.T.T.reshape(6).reshape(2, 3) * (np.ones(3) * 2.0))
+    x = RNG.normal(size=(2, 3))
+    p = _prog(f, x)
+    s = passes.dce(passes.simplify(passes.fold(p.copy())))
+    ops = [i.op for i in s.instrs]
+    assert "negative" not in ops and ops.count("transpose") < [i.op for i in p.instrs].count(
+        "transpose")
+    assert len(s) < len(p)
+    assert "multiply" in ops  # the product with the folded constant [2, 2, 2] stays
+    _eq(f, (x,), ("fold", "simplify", "dce"))
+
+
+def test_pass_buffers_reuse_and_never_touch_inputs():
+    def f(x):
+        y = np.sin(x) * 2.0
+        z = np.cos(y) + y
+        return np.sum(np.exp(z) * z)
+    x = RNG.normal(size=2000)
+    keep = x.copy()
+    p = _eq(ad.grad(f), (x,), passes.PASSES)
+    marked = [i for i in p.instrs if i.inplace is not None or i.out_buf is not None]
+    assert marked
+    for i in marked:
+        target = i.args[i.inplace] if i.inplace is not None else i.out_buf
+        assert target not in p.inputs
+    np.testing.assert_array_equal(x, keep)
+    small = _prog(ad.grad(f), np.ones(3))
+    assert not any(i.inplace is not None for i in passes.plan_buffers(small).instrs)
+
+
+def test_jitted_outputs_do_not_share_buffers_across_calls():
+    j = ad.jit(ad.grad(lambda x: np.sum(np.exp(np.sin(x)) * x)))
+    a = j(np.ones(3000))
+    b = j(np.zeros(3000))
+    assert not np.shares_memory(a, b)
+    np.testing.assert_allclose(a, ad.grad(lambda x: np.sum(np.exp(np.sin(x)) * x))(np.ones(3000)))
+
+
+def test_no_warnings_on_plain_use():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ad.jit(ad.grad(rosen))(np.ones(4))
