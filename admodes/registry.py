@@ -21,8 +21,6 @@ Markers (three different things, as in PyTorch's derivatives.yaml):
 
 * ``nondiff=True``: the output has a zero derivative everywhere it exists (``sign``,
   comparisons, ``floor``, ``argmax``); its outputs are never boxed.
-* ``linear``: the argument numbers in which the primitive is linear (informational, used
-  by the graph module and the tests).
 * a rule that is ``None``: not implemented (yet); using it raises a clear error naming the
   primitive and the mode.
 * ``keep`` / ``keep_ans``: the residuals the VJP rules read (see :class:`Primitive`).
@@ -80,7 +78,6 @@ class Primitive:
         elementwise: numpy broadcasting applies; the modes pad tangents and un-broadcast
             cotangents, so the rules never have to.
         nondiff: zero derivative; outputs are plain values.
-        linear: argument numbers in which the primitive is linear.
         domain: optional ``domain(rng) -> list[(args, params)]`` of test inputs.
         analytic: the primitive is complex-analytic (usable under complex step).
         counts: number of impl evaluations, JVP and VJP rule applications (only
@@ -94,13 +91,13 @@ class Primitive:
     """
 
     __slots__ = (
-        "name", "impl", "jvps", "vjps", "elementwise", "nondiff", "linear",
+        "name", "impl", "jvps", "vjps", "elementwise", "nondiff",
         "domain", "analytic", "doc", "n_impl", "n_jvp", "n_vjp", "jvp_joint",
         "vjp_joint", "keep", "keep_ans", "needs", "vjp_into", "sparsity", "__weakref__",
     )
 
     def __init__(self, name, impl, jvp=None, vjp=None, *, elementwise=False,
-                 nondiff=False, linear=(), domain=None, analytic=True, doc="",
+                 nondiff=False, domain=None, analytic=True, doc="",
                  jvp_joint=None, vjp_joint=None, keep=None, keep_ans=True, needs=None,
                  vjp_into=None, sparsity=None):
         self.name = name
@@ -109,7 +106,6 @@ class Primitive:
         self.vjps = _as_rules(vjp)
         self.elementwise = elementwise
         self.nondiff = nondiff
-        self.linear = tuple(linear)
         self.domain = domain
         self.analytic = analytic
         self.doc = doc

@@ -71,7 +71,7 @@ def _real_impl(x):
 
 
 _real = register("real", _real_impl, lambda t, ans, x: real(t), lambda g, ans, x: g,
-                 linear=(0,), analytic=False, keep=(), keep_ans=False,
+                 analytic=False, keep=(), keep_ans=False,
                  domain=_unary_domain)
 
 
@@ -99,7 +99,7 @@ def _imag_impl(x):
 
 
 _imag = register("imag", _imag_impl, lambda t, ans, x: imag(t),
-                 lambda g, ans, x: multiply(g, -1j), linear=(0,), analytic=False,
+                 lambda g, ans, x: multiply(g, -1j), analytic=False,
                  keep=(), keep_ans=False, domain=_unary_domain)
 
 
@@ -120,7 +120,7 @@ def imag(x):
 
 
 _conj = register("conj", np.conjugate, lambda t, ans, x: conj(t),
-                 lambda g, ans, x: conj(g), linear=(0,), analytic=False, keep=(),
+                 lambda g, ans, x: conj(g), analytic=False, keep=(),
                  keep_ans=False, domain=_unary_domain)
 
 

@@ -129,7 +129,7 @@ def _einsum_domain(rng):
 
 
 _einsum = register("einsum", _einsum_impl, variadic(_einsum_jvp), variadic(_einsum_vjp),
-                   linear=(0, 1, 2), domain=_einsum_domain, keep_ans=False)
+                   domain=_einsum_domain, keep_ans=False)
 
 
 def einsum(spec, *operands):
@@ -211,7 +211,7 @@ def _matmul_domain(rng):
 
 
 _matmul = register("matmul", _matmul_impl, (_matmul_jvp_a, _matmul_jvp_b),
-                   (_matmul_vjp_a, _matmul_vjp_b), linear=(0, 1), domain=_matmul_domain,
+                   (_matmul_vjp_a, _matmul_vjp_b), domain=_matmul_domain,
                    needs=((1,), (0,)), sparsity="matmul")
 
 

@@ -114,16 +114,16 @@ def _binary(name, npfn, jvps, vjps, pyop=None, **markers):
 # ---------------------------------------------------------------- arithmetic ----------
 
 negative = _unary("negative", np.negative, lambda t, ans, x: negative(t),
-                  mathfn=lambda x: -x, linear=(0,), domain=_reals(), keep=(), keep_ans=False)
+                  mathfn=lambda x: -x, domain=_reals(), keep=(), keep_ans=False)
 
 add = _binary("add", np.add, (lambda t, ans, x, y: t, lambda t, ans, x, y: t),
               (lambda g, ans, x, y: g, lambda g, ans, x, y: g),
-              pyop=float.__add__, linear=(0, 1), domain=_reals(2), keep=(), keep_ans=False)
+              pyop=float.__add__, domain=_reals(2), keep=(), keep_ans=False)
 
 subtract = _binary("subtract", np.subtract,
                    (lambda t, ans, x, y: t, lambda t, ans, x, y: negative(t)),
                    (lambda g, ans, x, y: g, lambda g, ans, x, y: negative(g)),
-                   pyop=float.__sub__, linear=(0, 1), domain=_reals(2), keep=(), keep_ans=False)
+                   pyop=float.__sub__, domain=_reals(2), keep=(), keep_ans=False)
 
 multiply = _binary("multiply", np.multiply,
                    (lambda t, ans, x, y: multiply(t, y), lambda t, ans, x, y: multiply(x, t)),
@@ -334,7 +334,7 @@ def _where_y(c, ans, cond, x, y):
 
 
 _where = register("where", _where_impl, (None, _where_x, _where_y),
-                  (None, _where_x, _where_y), elementwise=True, linear=(1, 2),
+                  (None, _where_x, _where_y), elementwise=True,
                   keep=(0,), keep_ans=False,
                   domain=lambda rng: [([rng.uniform(-1, 1, (2, 3)) > 0,
                                         rng.uniform(-2, 2, (2, 3)),

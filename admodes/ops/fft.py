@@ -90,11 +90,11 @@ def _ifft_impl(x, axis, norm):
 _fft = register("fft", _fft_impl,
                 lambda t, ans, x, axis, norm: bind(_fft, t, axis=axis, norm=norm),
                 lambda g, ans, x, axis, norm: bind(_fft, g, axis=axis, norm=norm),
-                linear=(0,), keep=(), keep_ans=False, domain=_domain)
+                keep=(), keep_ans=False, domain=_domain)
 _ifft = register("ifft", _ifft_impl,
                  lambda t, ans, x, axis, norm: bind(_ifft, t, axis=axis, norm=norm),
                  lambda g, ans, x, axis, norm: bind(_ifft, g, axis=axis, norm=norm),
-                 linear=(0,), keep=(), keep_ans=False, domain=_domain)
+                 keep=(), keep_ans=False, domain=_domain)
 
 
 def fft(a, n=None, axis=-1, norm=None):
@@ -159,7 +159,7 @@ def _real_domain(rng):
 
 _rfft = register("rfft", _rfft_impl,
                  lambda t, ans, x, axis, norm: bind(_rfft, t, axis=axis, norm=norm),
-                 _rfft_vjp, linear=(0,), keep=(), keep_ans=False, domain=_real_domain)
+                 _rfft_vjp, keep=(), keep_ans=False, domain=_real_domain)
 
 
 def rfft(a, n=None, axis=-1, norm=None):
@@ -216,7 +216,7 @@ def _irfft_domain(rng):
 
 _irfft = register("irfft", _irfft_impl,
                   lambda t, ans, x, axis, norm, n: bind(_irfft, t, axis=axis, norm=norm, n=n),
-                  _irfft_vjp, linear=(0,), keep=(), keep_ans=False, domain=_irfft_domain)
+                  _irfft_vjp, keep=(), keep_ans=False, domain=_irfft_domain)
 
 
 def irfft(a, n=None, axis=-1, norm=None):

@@ -119,7 +119,7 @@ def _solve_domain(rng):
 
 
 _solve = register("solve", _solve_impl, (_solve_jvp_a, _solve_jvp_b),
-                  (_solve_vjp_a, _solve_vjp_b), linear=(1,), domain=_solve_domain)
+                  (_solve_vjp_a, _solve_vjp_b), domain=_solve_domain)
 
 
 def solve_matrix(a, b):

@@ -59,7 +59,7 @@ def _sum_impl(x, axis, keepdims):
 _sum = register(
     "sum", _sum_impl,
     lambda t, ans, x, axis, keepdims: bind(_sum, t, axis=axis, keepdims=keepdims),
-    _expand_back, linear=(0,), domain=_reduction_domain,
+    _expand_back, domain=_reduction_domain,
     keep=(), keep_ans=False, sparsity="reduce")
 
 
@@ -228,7 +228,7 @@ _cumsum = register(
     "cumsum", _cumsum_impl,
     lambda t, ans, x, axis: bind(_cumsum, t, axis=axis),
     lambda g, ans, x, axis: flip(bind(_cumsum, flip(g, axis), axis=axis), axis),
-    linear=(0,), domain=lambda rng: [([rng.normal(size=(3, 4))], {"axis": -1}),
+    domain=lambda rng: [([rng.normal(size=(3, 4))], {"axis": -1}),
                                      ([rng.normal(size=(3, 4))], {"axis": -2})],
     keep=(), keep_ans=False, sparsity="scan")
 

@@ -41,7 +41,7 @@ _reshape = register(
     "reshape", _reshape_impl,
     lambda t, ans, x, shape: reshape(t, shape_of(t)[:_nb(t, x)] + shape),
     lambda g, ans, x, shape: reshape(g, shape_of(g)[:_nb(g, ans)] + shape_of(x)),
-    linear=(0,), domain=lambda rng: [([rng.normal(size=(2, 3))], {"shape": (3, 2)}),
+    domain=lambda rng: [([rng.normal(size=(2, 3))], {"shape": (3, 2)}),
                                      ([rng.normal(size=(6,))], {"shape": (2, 1, 3)})],
     keep=(), keep_ans=False, sparsity="index")
 
@@ -103,7 +103,7 @@ def _bcast_vjp(g, ans, x, shape):
 
 
 _broadcast_to = register(
-    "broadcast_to", _broadcast_to_impl, _bcast_jvp, _bcast_vjp, linear=(0,),
+    "broadcast_to", _broadcast_to_impl, _bcast_jvp, _bcast_vjp,
     domain=lambda rng: [([rng.normal(size=(3,))], {"shape": (2, 3)}),
                         ([rng.normal(size=(2, 1))], {"shape": (2, 4)})],
     keep=(), keep_ans=False, sparsity="index")
@@ -139,7 +139,7 @@ def _transpose_vjp(g, ans, x, axes):
 
 
 _transpose = register(
-    "transpose", _transpose_impl, _transpose_jvp, _transpose_vjp, linear=(0,),
+    "transpose", _transpose_impl, _transpose_jvp, _transpose_vjp,
     domain=lambda rng: [([rng.normal(size=(2, 3, 4))], {"axes": (2, 0, 1)}),
                         ([rng.normal(size=(2, 3))], {"axes": (1, 0)})],
     keep=(), keep_ans=False, sparsity="index")
@@ -234,7 +234,7 @@ _flip = register(
     "flip", _flip_impl,
     lambda t, ans, x, axis: flip(t, axis),
     lambda g, ans, x, axis: flip(g, axis),
-    linear=(0,), domain=lambda rng: [([rng.normal(size=(2, 3))], {"axis": (-1,)}),
+    domain=lambda rng: [([rng.normal(size=(2, 3))], {"axis": (-1,)}),
                                      ([rng.normal(size=(2, 3))], {"axis": (-2, -1)})],
     keep=(), keep_ans=False, sparsity="index")
 
@@ -271,7 +271,6 @@ def _concat_vjp(i, g, ans, *arrays, axis):
 
 _concatenate = register(
     "concatenate", _concat_impl, variadic(_concat_jvp), variadic(_concat_vjp),
-    linear=(0, 1, 2),
     domain=lambda rng: [([rng.normal(size=(2, 3)), rng.normal(size=(1, 3)),
                           rng.normal(size=(3, 3))], {"axis": -2}),
                         ([rng.normal(size=(2, 3)), rng.normal(size=(2, 1))], {"axis": -1})],
@@ -334,7 +333,7 @@ def _pad_jvp(t, ans, x, pad_width):
     return _pad(t, ((0, 0),) * nb + tuple(pad_width))
 
 
-_padp = register("pad", _pad_impl, _pad_jvp, _pad_vjp, linear=(0,),
+_padp = register("pad", _pad_impl, _pad_jvp, _pad_vjp,
                  domain=lambda rng: [([rng.normal(size=(2, 3))], {"pad_width": ((1, 0), (0, 2))})],
     keep=(), keep_ans=False, sparsity="index")
 
@@ -441,7 +440,7 @@ def _getitem_vjp_into(total, g, ans, x, idx):
         total[idx] += g
 
 
-_getitem = register("getitem", _getitem_impl, _getitem_jvp, _getitem_vjp, linear=(0,),
+_getitem = register("getitem", _getitem_impl, _getitem_jvp, _getitem_vjp,
                     domain=_getitem_domain, keep=(), keep_ans=False,
                     vjp_into=_getitem_vjp_into, sparsity="index")
 
@@ -456,7 +455,7 @@ _bgetitem = register(
     lambda t, ans, x, idx, nb: bind(_bgetitem, t, idx=idx, nb=nb + _nb(t, x)),
     lambda g, ans, x, idx, nb: bind(_scatter_add, g, idx=idx, shape=shape_of(x)[nb:],
                                     nb=nb + _nb(g, ans)),
-    linear=(0,), domain=lambda rng: [([rng.normal(size=(2, 4, 3))],
+    domain=lambda rng: [([rng.normal(size=(2, 4, 3))],
                                       {"idx": (np.array([0, 2]), slice(None)), "nb": 1})],
     keep=(), keep_ans=False, sparsity="index")
 
@@ -488,7 +487,7 @@ _scatter_add = register(
     lambda t, ans, g, idx, shape, nb: bind(_scatter_add, t, idx=idx, shape=shape,
                                            nb=nb + _nb(t, g)),
     lambda c, ans, g, idx, shape, nb: bind(_bgetitem, c, idx=idx, nb=nb + _nb(c, ans)),
-    linear=(0,), domain=lambda rng: [([rng.normal(size=(3, 3))],
+    domain=lambda rng: [([rng.normal(size=(3, 3))],
                                       {"idx": (np.array([0, 2, 0]),), "shape": (4, 3), "nb": 0})],
     keep=(), keep_ans=False, sparsity="scatter")
 
@@ -542,7 +541,7 @@ def _diagonal_vjp(g, ans, x, offset, axis1, axis2):
 
 
 _diagonal = register(
-    "diagonal", _diagonal_impl, _diagonal_jvp, _diagonal_vjp, linear=(0,),
+    "diagonal", _diagonal_impl, _diagonal_jvp, _diagonal_vjp,
     domain=lambda rng: [([rng.normal(size=(3, 3))], {"offset": 0, "axis1": -2, "axis2": -1}),
                         ([rng.normal(size=(2, 3, 4))], {"offset": 1, "axis1": -1, "axis2": -3})],
     keep=(), keep_ans=False, sparsity="index")
