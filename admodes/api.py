@@ -221,12 +221,13 @@ def _record(fun, args, kwargs, argnums, fname):
     level = ReverseLevel()
     try:
         boxed = [level.leaf(x) for x in inputs.leaves]
+        ids = [b._idx for b in boxed]  # before the call: fun may assign into its inputs
         out = inputs.call(fun, boxed, kwargs)
     finally:
         level.close()
     out_leaves, out_td = flatten(out)
     out_leaves = _check_outputs(out_leaves, out, fname)
-    return level, inputs, [b._idx for b in boxed], out_leaves, out_td
+    return level, inputs, ids, out_leaves, out_td
 
 
 def _sweep(level, leaf_ids, out_leaves, cts, consume=False):
