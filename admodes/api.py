@@ -16,6 +16,7 @@ import numpy as np
 
 from .dispatch import Box, shape_of, value
 from .forward import Dual, ForwardLevel
+from .hasaux import plain_aux, split_aux, with_aux
 from .reverse import ReverseLevel, Var, backward
 from .tree import flatten, leaf_paths, unflatten
 
@@ -241,7 +242,7 @@ def _sweep(level, leaf_ids, out_leaves, cts, consume=False):
     return [got.get(i) for i in leaf_ids]
 
 
-def value_and_grad(fun, argnums=0, *, mode="reverse", chunk_size=None):
+def value_and_grad(fun, argnums=0, *, mode="reverse", chunk_size=None, has_aux=False):
     """Make a function that returns ``(fun(*args), gradient)``.
 
     Args:
@@ -250,6 +251,8 @@ def value_and_grad(fun, argnums=0, *, mode="reverse", chunk_size=None):
         mode: ``"reverse"`` (one forward pass, one backward sweep) or ``"forward"``
             (tangent directions pushed in chunks); ``"rev"``/``"fwd"`` also accepted.
         chunk_size: forward mode only: directions per pass (default bounds memory).
+        has_aux: ``fun`` returns ``(value, aux)``; the result is ``((value, aux), grad)``
+            and aux carries no derivative (as in JAX).
 
     Returns:
         A function of the same arguments returning ``(value, grad)``; ``grad`` has the
@@ -260,6 +263,9 @@ def value_and_grad(fun, argnums=0, *, mode="reverse", chunk_size=None):
     (9.0, (3.0, 3.0))
     """
     mode = _mode(mode, "value_and_grad")
+    if has_aux:
+        return with_aux(lambda f: value_and_grad(f, argnums, mode=mode, chunk_size=chunk_size),
+                        fun, "value_and_grad", lambda r, aux: ((r[0], aux), r[1]))
 
     @functools.wraps(fun)
     def vg(*args, **kwargs):
@@ -277,7 +283,7 @@ def value_and_grad(fun, argnums=0, *, mode="reverse", chunk_size=None):
     return vg
 
 
-def grad(fun, argnums=0, *, mode="reverse", chunk_size=None):
+def grad(fun, argnums=0, *, mode="reverse", chunk_size=None, has_aux=False):
     """Make a function that returns the gradient of a scalar-valued ``fun``.
 
     Args:
@@ -285,6 +291,7 @@ def grad(fun, argnums=0, *, mode="reverse", chunk_size=None):
         argnums: int or tuple of ints: the positional argument(s) to differentiate.
         mode: ``"reverse"`` (default) or ``"forward"`` (``"rev"`` / ``"fwd"``).
         chunk_size: forward mode only: tangent directions pushed per pass.
+        has_aux: ``fun`` returns ``(value, aux)``; the result is ``(grad, aux)``.
 
     Returns:
         A function returning the gradient, shaped like the argument(s).
@@ -296,6 +303,9 @@ def grad(fun, argnums=0, *, mode="reverse", chunk_size=None):
     >>> ad.grad(f, argnums=(0, 1), mode="forward")(2.0, 1.0)
     (2.0, 5.0)
     """
+    if has_aux:
+        return with_aux(lambda f: grad(f, argnums, mode=mode, chunk_size=chunk_size),
+                        fun, "grad", lambda r, aux: (r, aux))
     vg = value_and_grad(fun, argnums, mode=mode, chunk_size=chunk_size)
 
     @functools.wraps(fun)
@@ -327,9 +337,11 @@ def _plain_scalar(x):
     return x
 
 
-def vjp(fun, *primals):
+def vjp(fun, *primals, has_aux=False):
     """Reverse mode: ``(fun(*primals), vjp_fun)`` where ``vjp_fun(ct)`` returns the
-    cotangents of all primals (a tuple) for an output cotangent ``ct``.
+    cotangents of all primals (a tuple) for an output cotangent ``ct``.  With
+    ``has_aux=True``, ``fun`` returns ``(out, aux)`` and the result is
+    ``(out, vjp_fun, aux)``.
 
     The forward pass runs once; ``vjp_fun`` sweeps the same tape for every call.
 
@@ -338,6 +350,9 @@ def vjp(fun, *primals):
     >>> f_vjp(np.array([1.0, 10.0]))
     (array([ 2., 20.]),)
     """
+    if has_aux:
+        inner, store = split_aux(fun, "vjp")
+        return vjp(inner, *primals) + (plain_aux(store[0]),)
     level, inputs, ids, outs, td = _record(fun, primals, {}, tuple(range(len(primals))), "vjp")
     out_shapes = [shape_of(o) for o in outs]
     out = unflatten(td, [_plain_scalar(_unbox(o, level)) for o in outs])
@@ -603,17 +618,23 @@ def _real_outputs(outs, fname):
                             "imaginary parts")
 
 
-def jacfwd(fun, argnums=0, *, chunk_size=None):
+def jacfwd(fun, argnums=0, *, chunk_size=None, has_aux=False):
     """The Jacobian by forward mode: tangent directions pushed in chunks, each chunk in
     one pass (tangents carry a leading batch axis).
 
     Returns an array of shape ``out.shape + in.shape`` (trees of them for pytrees).
+    ``has_aux=True`` (here and in jacrev/jacobian): ``fun`` returns ``(out, aux)`` and
+    the result is ``(jacobian, aux)``, aux without derivative, as in JAX.
 
     >>> import admodes as ad, numpy as np
     >>> ad.jacfwd(lambda x: x ** 2)(np.array([1.0, 2.0]))
     array([[2., 0.],
            [0., 4.]])
     """
+    if has_aux:  # fun returns (out, aux): the result is (jacobian, aux)
+        return with_aux(lambda f: jacfwd(f, argnums, chunk_size=chunk_size), fun, "jacfwd",
+                        lambda r, aux: (r, aux))
+
     @functools.wraps(fun)
     def jac(*args, **kwargs):
         single, nums = _argnums(argnums, len(args), "jacfwd")
@@ -622,7 +643,7 @@ def jacfwd(fun, argnums=0, *, chunk_size=None):
     return jac
 
 
-def jacrev(fun, argnums=0, *, chunk_size=None):
+def jacrev(fun, argnums=0, *, chunk_size=None, has_aux=False):
     """The Jacobian by reverse mode: one forward pass (one tape), then backward sweeps
     of batched cotangent rows over that same tape.
 
@@ -631,6 +652,10 @@ def jacrev(fun, argnums=0, *, chunk_size=None):
     array([[2., 0.],
            [0., 4.]])
     """
+    if has_aux:  # fun returns (out, aux): the result is (jacobian, aux)
+        return with_aux(lambda f: jacrev(f, argnums, chunk_size=chunk_size), fun, "jacrev",
+                        lambda r, aux: (r, aux))
+
     @functools.wraps(fun)
     def jac(*args, **kwargs):
         single, nums = _argnums(argnums, len(args), "jacrev")
@@ -667,7 +692,7 @@ def choose_mode(n_in, n_out):
     return "forward" if cost_forward < cost_reverse else "reverse"
 
 
-def jacobian(fun, argnums=0, *, chunk_size=None):
+def jacobian(fun, argnums=0, *, chunk_size=None, has_aux=False):
     """The Jacobian, by whichever mode the shapes favour (see :func:`choose_mode`).
 
     The function is first recorded on a tape (which reveals the output size); if
@@ -677,6 +702,10 @@ def jacobian(fun, argnums=0, *, chunk_size=None):
     >>> ad.jacobian(lambda x: np.sin(x).sum())(np.zeros(3))
     array([1., 1., 1.])
     """
+    if has_aux:  # fun returns (out, aux): the result is (jacobian, aux)
+        return with_aux(lambda f: jacobian(f, argnums, chunk_size=chunk_size), fun, "jacobian",
+                        lambda r, aux: (r, aux))
+
     @functools.wraps(fun)
     def jac(*args, **kwargs):
         single, nums = _argnums(argnums, len(args), "jacobian")
