@@ -178,7 +178,10 @@ def _finish(ct, like):
     if isinstance(ct, Box):
         return ct
     if type(like) is float or isinstance(like, np.floating):
-        return float(_real_part(np.asarray(ct).reshape(())))
+        v = _real_part(np.asarray(ct).reshape(()))
+        if isinstance(like, (np.float32, np.float16)):  # float32 in, float32 out
+            return like.dtype.type(v)
+        return float(v)
     if isinstance(like, complex):
         return complex(np.asarray(ct).reshape(()))
     if type(ct) is not np.ndarray:
@@ -273,7 +276,8 @@ def value_and_grad(fun, argnums=0, *, mode="reverse", chunk_size=None, has_aux=F
         if mode == "reverse":
             level, inputs, ids, outs, td = _record(fun, args, kwargs, nums, "grad")
             out = _scalar_output(outs, td, "grad")
-            cts = _sweep(level, ids, [out], [1.0], consume=True)  # one sweep: free as we go
+            one = 1.0 if _seed_dtype(out) == np.float64 else _seed_dtype(out).type(1.0)
+            cts = _sweep(level, ids, [out], [one], consume=True)  # one sweep: free as we go
             ans = _unbox(out, level)
         else:
             ans, cts, inputs = _forward_grad(fun, args, kwargs, nums, chunk_size)
@@ -452,18 +456,19 @@ def _chunks(n, per_row, chunk_size):
     return [(s, min(n, s + chunk_size)) for s in range(0, n, chunk_size)]
 
 
-def _seed(shapes, sizes, s, e):
+def _seed(shapes, sizes, s, e, dtypes=None):
     """Rows s..e of the identity over the concatenated leaves, split per leaf (None
-    where a leaf has no row in this chunk: a symbolic zero)."""
+    where a leaf has no row in this chunk: a symbolic zero).  ``dtypes``: each leaf's
+    seed dtype (float32 leaves get float32 seeds, so float32 stays float32)."""
     out = []
     off = 0
-    for shape, size in zip(shapes, sizes):
+    for i, (shape, size) in enumerate(zip(shapes, sizes)):
         lo, hi = max(s, off), min(e, off + size)
         if lo >= hi:
             out.append(None)
         else:
             # row r is direction s + r: a one at local column s + r - off
-            t = np.eye(e - s, size, k=s - off)
+            t = np.eye(e - s, size, k=s - off, dtype=dtypes[i] if dtypes else float)
             out.append(t.reshape((e - s,) + tuple(shape)))
         off += size
     return out
@@ -520,7 +525,8 @@ def _forward_columns(fun, inputs, kwargs, chunk_size, fname, scale=None):
     chunks = []
     outs = td = None
     for s, e in _chunks(max(n, 1), max(inputs.sizes, default=1), chunk_size):
-        ts = _seed(inputs.shapes, inputs.sizes, s, e) if n else [None] * len(inputs.leaves)
+        ts = _seed(inputs.shapes, inputs.sizes, s, e, [_seed_dtype(x) for x in inputs.leaves]) \
+            if n else [None] * len(inputs.leaves)
         if scale is not None:
             ts = [None if t is None or c is None else t * c for t, c in zip(ts, scale)]
         outs, td, tans, _ = _push(fun, inputs, ts, kwargs, True, fname)
@@ -583,7 +589,7 @@ def _jacfwd_impl(fun, args, kwargs, nums, single, chunk_size, fname):
     return _jac_assemble(blocks, out_shapes, inputs, single, td, in_major=True)
 
 
-def _jacrev_by_rows(sweep, inputs, out_shapes, out_td, single, chunk_size):
+def _jacrev_by_rows(sweep, inputs, out_shapes, out_td, single, chunk_size, out_dtypes=None):
     """The reverse-mode Jacobian, one chunk of output rows per backward sweep.
 
     ``sweep(seeds)`` takes the cotangent rows of one chunk, per output leaf (None where
@@ -594,9 +600,10 @@ def _jacrev_by_rows(sweep, inputs, out_shapes, out_td, single, chunk_size):
     m = sum(out_sizes)
     per_leaf = [[] for _ in inputs.leaves]
     for s, e in _chunks(max(m, 1), max(inputs.sizes, default=1), chunk_size):
-        seeds = _seed(out_shapes, out_sizes, s, e) if m else [None] * len(out_shapes)
+        seeds = _seed(out_shapes, out_sizes, s, e, out_dtypes) if m else [None] * len(out_shapes)
         for j, (g, shape) in enumerate(zip(sweep(seeds), inputs.shapes)):
-            per_leaf[j].append(g if g is not None else np.zeros((e - s,) + tuple(shape)))
+            per_leaf[j].append(g if g is not None else np.zeros(
+                (e - s,) + tuple(shape), _seed_dtype(inputs.leaves[j])))
     # per input leaf j, its rows split per output leaf k: blocks[k][j]
     per_in = [_split_rows(_stack_rows(parts, m, shape), out_shapes, out_sizes, shape)
               for parts, shape in zip(per_leaf, inputs.shapes)]
@@ -606,7 +613,14 @@ def _jacrev_by_rows(sweep, inputs, out_shapes, out_td, single, chunk_size):
 
 def _jacrev_from_tape(level, inputs, ids, outs, td, single, chunk_size):
     return _jacrev_by_rows(lambda seeds: _sweep(level, ids, outs, seeds), inputs,
-                           [shape_of(o) for o in outs], td, single, chunk_size)
+                           [shape_of(o) for o in outs], td, single, chunk_size,
+                           [_seed_dtype(o) for o in outs])
+
+
+def _seed_dtype(x):
+    """float32 (or float16) for such values, float64 otherwise."""
+    dt = np.asarray(value(x)).dtype if not isinstance(x, float) else None
+    return dt if dt is not None and dt.kind == "f" and dt.itemsize < 8 else np.float64
 
 
 def _real_outputs(outs, fname):

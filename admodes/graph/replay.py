@@ -473,7 +473,11 @@ class Graph(OpCounts, Drawing):
             return [None if cts.get(k) is None else np.broadcast_to(cts[k], (b,) + tuple(shape))
                     for k, shape in zip(self.input_ids, inputs.shapes)]
 
-        return _jacrev_by_rows(sweep, inputs, out_shapes, self._out_td, single, chunk_size)
+        out_dtypes = [self.nodes[r].dtype if isinstance(r, int) else
+                      np.asarray(r.value).dtype for r in self.outputs]
+        out_dtypes = [d if d.kind == "f" and d.itemsize < 8 else np.float64 for d in out_dtypes]
+        return _jacrev_by_rows(sweep, inputs, out_shapes, self._out_td, single, chunk_size,
+                               out_dtypes)
 
     # -------------------------------------------------------------- path sums --------
     # Path sums and vertex elimination live in admodes.graph.paths; these call into it.
