@@ -128,7 +128,7 @@ def _check_output(x, path, fname):
 class _Args:
     """The differentiated leaves of the positional arguments named by argnums."""
 
-    def __init__(self, args, argnums, fname):
+    def __init__(self, args, argnums, fname, data_ok=False):
         self.args = list(args)
         self.argnums = argnums
         self.trees = []
@@ -138,7 +138,8 @@ class _Args:
             leaves, td = flatten(args[a])
             if not all(map(_ready, leaves)):
                 paths = leaf_paths(args[a], f"argument {a}")
-                leaves = [_as_input(x, p, fname) for x, p in zip(leaves, paths)]
+                leaves = [x if data_ok and _is_data(x) else _as_input(x, p, fname)
+                          for x, p in zip(leaves, paths)]
             start = len(self.leaves)
             self.leaves.extend(leaves)
             self.bounds.append((start, len(self.leaves)))
@@ -155,6 +156,14 @@ class _Args:
     def per_arg(self, flat):
         """Regroup a flat list of per-leaf results into one tree per argnum."""
         return [unflatten(td, flat[s:e]) for td, (s, e) in zip(self.trees, self.bounds)]
+
+
+def _is_data(x):
+    """An integer or boolean array (or a bool): ad.trace keeps it as non-differentiable
+    data (Python ints stay differentiable inputs, as everywhere else)."""
+    if isinstance(x, (bool, np.bool_)):
+        return True
+    return isinstance(x, np.ndarray) and x.dtype.kind in "biu"
 
 
 def _zeros_like(x):
