@@ -302,9 +302,9 @@ def trace(fun, *example_args, static_argnums=()):
     (5, 6.0, 15.0)
     >>> g.grad(2.0, 1.0)
     (2.0, 5.0)
-    >>> h = ad.trace(lambda x, n: x ** n, 2.0, 3, static_argnums=1)
-    >>> h(3.0, 3), h.grad(3.0, 3)
-    (27.0, (27.0, None))
+    >>> h = ad.trace(lambda x, s: x * s, 2.0, 3.0, static_argnums=1)
+    >>> h(5.0, 3.0), h.grad(5.0, 3.0)
+    (15.0, (3.0, None))
     """
     return _trace(fun, example_args, static_argnums=static_argnums)
 
