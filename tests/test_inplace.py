@@ -124,3 +124,17 @@ def test_writing_into_numpy_buffer_says_what_works():
         return anp.sum(buf)
     with pytest.raises(TypeError, match="anp.stack"):
         ad.grad(f)(np.array([1.0, 2.0]))
+
+
+def test_setitem_in_a_traced_graph_replays_at_new_inputs():
+    def f(x):
+        y = x.copy()
+        y[0] = x[1] * 3.0
+        y[1:] *= x[0]
+        return anp.sum(y * y)
+    x0, x1 = np.array([1.0, 2.0, 3.0]), np.array([-1.0, 0.5, 2.0])
+    g = ad.trace(f, x0)
+    for x in (x0, x1):
+        assert g(x) == pytest.approx(f(x))
+        np.testing.assert_allclose(g.grad(x), ad.grad(f)(x))
+        np.testing.assert_allclose(g.grad(x), ad.grad(f, mode="forward")(x))

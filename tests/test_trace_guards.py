@@ -61,6 +61,8 @@ def test_static_non_numeric_argument():
     g = ad.trace(f, x, "sin", static_argnums=(1,))
     np.testing.assert_allclose(g.grad(x, "sin")[0], np.cos(x))
     np.testing.assert_allclose(g.jacobian(x, "sin")[0], np.cos(x))
+    out, tan = g.jvp((x, "sin"), (np.ones(2), None))
+    assert out == pytest.approx(np.sum(np.sin(x))) and tan == pytest.approx(np.sum(np.cos(x)))
     with pytest.raises(RetraceRequired, match="'sin' when the graph"):
         g(x, "cos")
     with pytest.raises(ValueError, match="static_argnums 2 is out of range"):

@@ -422,8 +422,20 @@ class Graph(OpCounts, Drawing):
         (6.0, 5.0)
         """
         from ..api import jvp
-        self._inputs(tuple(args), "jvp")
-        return jvp(self, tuple(args), tuple(tangents))
+        args, tangents = tuple(args), tuple(tangents)
+        self._inputs(args, "jvp")
+        if not self.static_argnums:
+            return jvp(self, args, tangents)
+        if len(tangents) != len(args):
+            raise ValueError(f"jvp: {len(args)} arguments but {len(tangents)} tangents")
+
+        def dynamic(*dyn):  # static arguments take no tangent (theirs is ignored)
+            full = list(args)
+            for a, x in zip(self._dyn, dyn):
+                full[a] = x
+            return self(*full)
+        return jvp(dynamic, tuple(args[a] for a in self._dyn),
+                   tuple(tangents[a] for a in self._dyn))
 
     def vjp(self, args, cotangent):
         """Reverse mode: ``(graph(*args), cotangents)`` for an output cotangent.
