@@ -96,6 +96,12 @@ def box_copy(self):
 def box_setitem(self, idx, v):
     """``y[idx] = v`` on a traced value: ``y`` becomes ``index_update(y, idx, v)``."""
     new = index_update(self, idx, v)
+    if new._level is self._level and type(new) is not type(self):
+        raise TypeError(
+            f"item assignment into a {type(self).__name__}: a leaf of the define-by-run "
+            "graph cannot be changed in place (its gradient would lose its meaning, as "
+            "in PyTorch); compute a new value (y = p * 1.0; y[i] = v) or replace the "
+            "parameter's data outside differentiation (p.data = ...)")
     if type(new) is not type(self) or new._level is not self._level:
         raise TypeError(
             "item assignment: the value written is traced by a transformation that "

@@ -138,3 +138,28 @@ def test_setitem_in_a_traced_graph_replays_at_new_inputs():
         assert g(x) == pytest.approx(f(x))
         np.testing.assert_allclose(g.grad(x), ad.grad(f)(x))
         np.testing.assert_allclose(g.grad(x), ad.grad(f, mode="forward")(x))
+
+
+def test_nn_values_and_parameters():
+    from admodes import nn
+    w = nn.Parameter(np.array([1.0, 2.0, 3.0]))
+    y = w * 2.0
+    y[0] = w[2] * w[2]
+    anp.sum(y).backward()
+    np.testing.assert_allclose(w.grad, [0.0, 2.0, 2.0 + 6.0])
+    with pytest.raises(TypeError, match="leaf of the define-by-run graph"):
+        w[0] = 5.0
+    np.testing.assert_array_equal(w.data, [1.0, 2.0, 3.0])
+
+
+@pytest.mark.xfail(strict=True, reason="a scalar written into a numpy array goes through "
+                   "float(x), which raises only with part A's TracerConversionError "
+                   "(issue 9 item 1); today it silently drops the derivative")
+@pytest.mark.parametrize("mode", MODES)
+def test_scalar_written_into_numpy_buffer_raises(mode):
+    def f(x):
+        buf = np.zeros(3)
+        buf[1] = x
+        return anp.sum(buf)
+    with pytest.raises(TypeError):
+        ad.grad(f, mode=mode)(2.0)
