@@ -16,6 +16,7 @@ import numpy as np
 
 from .dispatch import Box, shape_of, value
 from .forward import Dual, ForwardLevel
+from .hasaux import plain_aux, split_aux, with_aux
 from .reverse import ReverseLevel, Var, backward
 from .tree import flatten, leaf_paths, unflatten
 
@@ -127,7 +128,7 @@ def _check_output(x, path, fname):
 class _Args:
     """The differentiated leaves of the positional arguments named by argnums."""
 
-    def __init__(self, args, argnums, fname):
+    def __init__(self, args, argnums, fname, data_ok=False):
         self.args = list(args)
         self.argnums = argnums
         self.trees = []
@@ -137,7 +138,8 @@ class _Args:
             leaves, td = flatten(args[a])
             if not all(map(_ready, leaves)):
                 paths = leaf_paths(args[a], f"argument {a}")
-                leaves = [_as_input(x, p, fname) for x, p in zip(leaves, paths)]
+                leaves = [x if data_ok and _is_data(x) else _as_input(x, p, fname)
+                          for x, p in zip(leaves, paths)]
             start = len(self.leaves)
             self.leaves.extend(leaves)
             self.bounds.append((start, len(self.leaves)))
@@ -154,6 +156,14 @@ class _Args:
     def per_arg(self, flat):
         """Regroup a flat list of per-leaf results into one tree per argnum."""
         return [unflatten(td, flat[s:e]) for td, (s, e) in zip(self.trees, self.bounds)]
+
+
+def _is_data(x):
+    """An integer or boolean array (or a bool): ad.trace keeps it as non-differentiable
+    data (Python ints stay differentiable inputs, as everywhere else)."""
+    if isinstance(x, (bool, np.bool_)):
+        return True
+    return isinstance(x, np.ndarray) and x.dtype.kind in "biu"
 
 
 def _zeros_like(x):
@@ -177,7 +187,10 @@ def _finish(ct, like):
     if isinstance(ct, Box):
         return ct
     if type(like) is float or isinstance(like, np.floating):
-        return float(_real_part(np.asarray(ct).reshape(())))
+        v = _real_part(np.asarray(ct).reshape(()))
+        if isinstance(like, (np.float32, np.float16)):  # float32 in, float32 out
+            return like.dtype.type(v)
+        return float(v)
     if isinstance(like, complex):
         return complex(np.asarray(ct).reshape(()))
     if type(ct) is not np.ndarray:
@@ -221,12 +234,13 @@ def _record(fun, args, kwargs, argnums, fname):
     level = ReverseLevel()
     try:
         boxed = [level.leaf(x) for x in inputs.leaves]
+        ids = [b._idx for b in boxed]  # before the call: fun may assign into its inputs
         out = inputs.call(fun, boxed, kwargs)
     finally:
         level.close()
     out_leaves, out_td = flatten(out)
     out_leaves = _check_outputs(out_leaves, out, fname)
-    return level, inputs, [b._idx for b in boxed], out_leaves, out_td
+    return level, inputs, ids, out_leaves, out_td
 
 
 def _sweep(level, leaf_ids, out_leaves, cts, consume=False):
@@ -240,7 +254,7 @@ def _sweep(level, leaf_ids, out_leaves, cts, consume=False):
     return [got.get(i) for i in leaf_ids]
 
 
-def value_and_grad(fun, argnums=0, *, mode="reverse", chunk_size=None):
+def value_and_grad(fun, argnums=0, *, mode="reverse", chunk_size=None, has_aux=False):
     """Make a function that returns ``(fun(*args), gradient)``.
 
     Args:
@@ -249,6 +263,8 @@ def value_and_grad(fun, argnums=0, *, mode="reverse", chunk_size=None):
         mode: ``"reverse"`` (one forward pass, one backward sweep) or ``"forward"``
             (tangent directions pushed in chunks); ``"rev"``/``"fwd"`` also accepted.
         chunk_size: forward mode only: directions per pass (default bounds memory).
+        has_aux: ``fun`` returns ``(value, aux)``; the result is ``((value, aux), grad)``
+            and aux carries no derivative (as in JAX).
 
     Returns:
         A function of the same arguments returning ``(value, grad)``; ``grad`` has the
@@ -259,6 +275,9 @@ def value_and_grad(fun, argnums=0, *, mode="reverse", chunk_size=None):
     (9.0, (3.0, 3.0))
     """
     mode = _mode(mode, "value_and_grad")
+    if has_aux:
+        return with_aux(lambda f: value_and_grad(f, argnums, mode=mode, chunk_size=chunk_size),
+                        fun, "value_and_grad", lambda r, aux: ((r[0], aux), r[1]))
 
     @functools.wraps(fun)
     def vg(*args, **kwargs):
@@ -266,7 +285,8 @@ def value_and_grad(fun, argnums=0, *, mode="reverse", chunk_size=None):
         if mode == "reverse":
             level, inputs, ids, outs, td = _record(fun, args, kwargs, nums, "grad")
             out = _scalar_output(outs, td, "grad")
-            cts = _sweep(level, ids, [out], [1.0], consume=True)  # one sweep: free as we go
+            one = 1.0 if _seed_dtype(out) == np.float64 else _seed_dtype(out).type(1.0)
+            cts = _sweep(level, ids, [out], [one], consume=True)  # one sweep: free as we go
             ans = _unbox(out, level)
         else:
             ans, cts, inputs = _forward_grad(fun, args, kwargs, nums, chunk_size)
@@ -276,7 +296,7 @@ def value_and_grad(fun, argnums=0, *, mode="reverse", chunk_size=None):
     return vg
 
 
-def grad(fun, argnums=0, *, mode="reverse", chunk_size=None):
+def grad(fun, argnums=0, *, mode="reverse", chunk_size=None, has_aux=False):
     """Make a function that returns the gradient of a scalar-valued ``fun``.
 
     Args:
@@ -284,6 +304,7 @@ def grad(fun, argnums=0, *, mode="reverse", chunk_size=None):
         argnums: int or tuple of ints: the positional argument(s) to differentiate.
         mode: ``"reverse"`` (default) or ``"forward"`` (``"rev"`` / ``"fwd"``).
         chunk_size: forward mode only: tangent directions pushed per pass.
+        has_aux: ``fun`` returns ``(value, aux)``; the result is ``(grad, aux)``.
 
     Returns:
         A function returning the gradient, shaped like the argument(s).
@@ -295,6 +316,9 @@ def grad(fun, argnums=0, *, mode="reverse", chunk_size=None):
     >>> ad.grad(f, argnums=(0, 1), mode="forward")(2.0, 1.0)
     (2.0, 5.0)
     """
+    if has_aux:
+        return with_aux(lambda f: grad(f, argnums, mode=mode, chunk_size=chunk_size),
+                        fun, "grad", lambda r, aux: (r, aux))
     vg = value_and_grad(fun, argnums, mode=mode, chunk_size=chunk_size)
 
     @functools.wraps(fun)
@@ -326,9 +350,11 @@ def _plain_scalar(x):
     return x
 
 
-def vjp(fun, *primals):
+def vjp(fun, *primals, has_aux=False):
     """Reverse mode: ``(fun(*primals), vjp_fun)`` where ``vjp_fun(ct)`` returns the
-    cotangents of all primals (a tuple) for an output cotangent ``ct``.
+    cotangents of all primals (a tuple) for an output cotangent ``ct``.  With
+    ``has_aux=True``, ``fun`` returns ``(out, aux)`` and the result is
+    ``(out, vjp_fun, aux)``.
 
     The forward pass runs once; ``vjp_fun`` sweeps the same tape for every call.
 
@@ -337,6 +363,9 @@ def vjp(fun, *primals):
     >>> f_vjp(np.array([1.0, 10.0]))
     (array([ 2., 20.]),)
     """
+    if has_aux:
+        inner, store = split_aux(fun, "vjp")
+        return vjp(inner, *primals) + (plain_aux(store[0]),)
     level, inputs, ids, outs, td = _record(fun, primals, {}, tuple(range(len(primals))), "vjp")
     out_shapes = [shape_of(o) for o in outs]
     out = unflatten(td, [_plain_scalar(_unbox(o, level)) for o in outs])
@@ -436,18 +465,19 @@ def _chunks(n, per_row, chunk_size):
     return [(s, min(n, s + chunk_size)) for s in range(0, n, chunk_size)]
 
 
-def _seed(shapes, sizes, s, e):
+def _seed(shapes, sizes, s, e, dtypes=None):
     """Rows s..e of the identity over the concatenated leaves, split per leaf (None
-    where a leaf has no row in this chunk: a symbolic zero)."""
+    where a leaf has no row in this chunk: a symbolic zero).  ``dtypes``: each leaf's
+    seed dtype (float32 leaves get float32 seeds, so float32 stays float32)."""
     out = []
     off = 0
-    for shape, size in zip(shapes, sizes):
+    for i, (shape, size) in enumerate(zip(shapes, sizes)):
         lo, hi = max(s, off), min(e, off + size)
         if lo >= hi:
             out.append(None)
         else:
             # row r is direction s + r: a one at local column s + r - off
-            t = np.eye(e - s, size, k=s - off)
+            t = np.eye(e - s, size, k=s - off, dtype=dtypes[i] if dtypes else float)
             out.append(t.reshape((e - s,) + tuple(shape)))
         off += size
     return out
@@ -504,7 +534,8 @@ def _forward_columns(fun, inputs, kwargs, chunk_size, fname, scale=None):
     chunks = []
     outs = td = None
     for s, e in _chunks(max(n, 1), max(inputs.sizes, default=1), chunk_size):
-        ts = _seed(inputs.shapes, inputs.sizes, s, e) if n else [None] * len(inputs.leaves)
+        ts = _seed(inputs.shapes, inputs.sizes, s, e, [_seed_dtype(x) for x in inputs.leaves]) \
+            if n else [None] * len(inputs.leaves)
         if scale is not None:
             ts = [None if t is None or c is None else t * c for t, c in zip(ts, scale)]
         outs, td, tans, _ = _push(fun, inputs, ts, kwargs, True, fname)
@@ -567,7 +598,7 @@ def _jacfwd_impl(fun, args, kwargs, nums, single, chunk_size, fname):
     return _jac_assemble(blocks, out_shapes, inputs, single, td, in_major=True)
 
 
-def _jacrev_by_rows(sweep, inputs, out_shapes, out_td, single, chunk_size):
+def _jacrev_by_rows(sweep, inputs, out_shapes, out_td, single, chunk_size, out_dtypes=None):
     """The reverse-mode Jacobian, one chunk of output rows per backward sweep.
 
     ``sweep(seeds)`` takes the cotangent rows of one chunk, per output leaf (None where
@@ -578,9 +609,10 @@ def _jacrev_by_rows(sweep, inputs, out_shapes, out_td, single, chunk_size):
     m = sum(out_sizes)
     per_leaf = [[] for _ in inputs.leaves]
     for s, e in _chunks(max(m, 1), max(inputs.sizes, default=1), chunk_size):
-        seeds = _seed(out_shapes, out_sizes, s, e) if m else [None] * len(out_shapes)
+        seeds = _seed(out_shapes, out_sizes, s, e, out_dtypes) if m else [None] * len(out_shapes)
         for j, (g, shape) in enumerate(zip(sweep(seeds), inputs.shapes)):
-            per_leaf[j].append(g if g is not None else np.zeros((e - s,) + tuple(shape)))
+            per_leaf[j].append(g if g is not None else np.zeros(
+                (e - s,) + tuple(shape), _seed_dtype(inputs.leaves[j])))
     # per input leaf j, its rows split per output leaf k: blocks[k][j]
     per_in = [_split_rows(_stack_rows(parts, m, shape), out_shapes, out_sizes, shape)
               for parts, shape in zip(per_leaf, inputs.shapes)]
@@ -590,7 +622,14 @@ def _jacrev_by_rows(sweep, inputs, out_shapes, out_td, single, chunk_size):
 
 def _jacrev_from_tape(level, inputs, ids, outs, td, single, chunk_size):
     return _jacrev_by_rows(lambda seeds: _sweep(level, ids, outs, seeds), inputs,
-                           [shape_of(o) for o in outs], td, single, chunk_size)
+                           [shape_of(o) for o in outs], td, single, chunk_size,
+                           [_seed_dtype(o) for o in outs])
+
+
+def _seed_dtype(x):
+    """float32 (or float16) for such values, float64 otherwise."""
+    dt = np.asarray(value(x)).dtype if not isinstance(x, float) else None
+    return dt if dt is not None and dt.kind == "f" and dt.itemsize < 8 else np.float64
 
 
 def _real_outputs(outs, fname):
@@ -602,17 +641,23 @@ def _real_outputs(outs, fname):
                             "imaginary parts")
 
 
-def jacfwd(fun, argnums=0, *, chunk_size=None):
+def jacfwd(fun, argnums=0, *, chunk_size=None, has_aux=False):
     """The Jacobian by forward mode: tangent directions pushed in chunks, each chunk in
     one pass (tangents carry a leading batch axis).
 
     Returns an array of shape ``out.shape + in.shape`` (trees of them for pytrees).
+    ``has_aux=True`` (here and in jacrev/jacobian): ``fun`` returns ``(out, aux)`` and
+    the result is ``(jacobian, aux)``, aux without derivative, as in JAX.
 
     >>> import admodes as ad, numpy as np
     >>> ad.jacfwd(lambda x: x ** 2)(np.array([1.0, 2.0]))
     array([[2., 0.],
            [0., 4.]])
     """
+    if has_aux:  # fun returns (out, aux): the result is (jacobian, aux)
+        return with_aux(lambda f: jacfwd(f, argnums, chunk_size=chunk_size), fun, "jacfwd",
+                        lambda r, aux: (r, aux))
+
     @functools.wraps(fun)
     def jac(*args, **kwargs):
         single, nums = _argnums(argnums, len(args), "jacfwd")
@@ -621,7 +666,7 @@ def jacfwd(fun, argnums=0, *, chunk_size=None):
     return jac
 
 
-def jacrev(fun, argnums=0, *, chunk_size=None):
+def jacrev(fun, argnums=0, *, chunk_size=None, has_aux=False):
     """The Jacobian by reverse mode: one forward pass (one tape), then backward sweeps
     of batched cotangent rows over that same tape.
 
@@ -630,6 +675,10 @@ def jacrev(fun, argnums=0, *, chunk_size=None):
     array([[2., 0.],
            [0., 4.]])
     """
+    if has_aux:  # fun returns (out, aux): the result is (jacobian, aux)
+        return with_aux(lambda f: jacrev(f, argnums, chunk_size=chunk_size), fun, "jacrev",
+                        lambda r, aux: (r, aux))
+
     @functools.wraps(fun)
     def jac(*args, **kwargs):
         single, nums = _argnums(argnums, len(args), "jacrev")
@@ -666,7 +715,7 @@ def choose_mode(n_in, n_out):
     return "forward" if cost_forward < cost_reverse else "reverse"
 
 
-def jacobian(fun, argnums=0, *, chunk_size=None):
+def jacobian(fun, argnums=0, *, chunk_size=None, has_aux=False):
     """The Jacobian, by whichever mode the shapes favour (see :func:`choose_mode`).
 
     The function is first recorded on a tape (which reveals the output size); if
@@ -676,6 +725,10 @@ def jacobian(fun, argnums=0, *, chunk_size=None):
     >>> ad.jacobian(lambda x: np.sin(x).sum())(np.zeros(3))
     array([1., 1., 1.])
     """
+    if has_aux:  # fun returns (out, aux): the result is (jacobian, aux)
+        return with_aux(lambda f: jacobian(f, argnums, chunk_size=chunk_size), fun, "jacobian",
+                        lambda r, aux: (r, aux))
+
     @functools.wraps(fun)
     def jac(*args, **kwargs):
         single, nums = _argnums(argnums, len(args), "jacobian")

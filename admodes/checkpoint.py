@@ -23,7 +23,7 @@ import functools
 
 import numpy as np
 
-from .dispatch import Box, bind, ndim_of, shape_of
+from .dispatch import Box, EscapedBoxError, bind, ndim_of, shape_of
 from .forward import Dual, ForwardLevel
 from .registry import Primitive
 from .reverse import ReverseLevel, Var, backward
@@ -86,7 +86,9 @@ def checkpoint(fun):
     recompute its internals during the backward sweep.
 
     Args:
-        fun: a function of arrays (pytrees allowed) returning one array or scalar.
+        fun: a function of arrays (pytrees allowed, positional or keyword) returning
+            one array or scalar.  Traced values it closes over directly are lifted into
+            inputs, so they are differentiated through as well.
 
     Returns:
         A function with the same signature and value.  Gradients through it equal those
@@ -100,18 +102,35 @@ def checkpoint(fun):
     """
 
     @functools.wraps(fun)
-    def wrapped(*args):
-        leaves, td = flatten(list(args))
+    def wrapped(*args, **kwargs):
+        cells = _traced_cells(fun)
+        leaves, td = flatten((list(args), kwargs))
+        n = len(leaves)
+        leaves = leaves + [c.cell_contents for c in cells]
         top = None
         for x in leaves:
             if isinstance(x, Box) and (top is None or x._level.id > top.id):
                 top = x._level
         if top is None or isinstance(top, ForwardLevel):
             # No tape to save: plain values or forward mode simply evaluate.
-            return fun(*args)
+            return fun(*args, **kwargs)
 
         def flat_fun(*xs):
-            out = fun(*unflatten(td, list(xs)))
+            a, kw = unflatten(td, list(xs[:n]))
+            saved = [c.cell_contents for c in cells]
+            for c, v in zip(cells, xs[n:]):  # the closure sees this evaluation's values
+                c.cell_contents = v
+            try:
+                out = fun(*a, **kw)
+            except EscapedBoxError as e:
+                raise EscapedBoxError(
+                    "checkpoint: the checkpointed function uses a traced value that it "
+                    "neither receives as an argument nor closes over directly (a global, "
+                    "or a closure of a function it calls); pass that value as an "
+                    f"argument. ({e})") from None
+            finally:
+                for c, v in zip(cells, saved):
+                    c.cell_contents = v
             if isinstance(out, (tuple, list, dict)):
                 raise TypeError("checkpoint: the checkpointed function must return one "
                                 "array or scalar, not a " + type(out).__name__)
@@ -120,3 +139,17 @@ def checkpoint(fun):
         return bind(_checkpoint, *leaves, fun=flat_fun)
 
     return wrapped
+
+
+def _traced_cells(fun):
+    """The closure cells of ``fun`` holding traced values: lifted into explicit inputs
+    of the checkpoint, so the recomputation differentiates through them too."""
+    out = []
+    for c in getattr(fun, "__closure__", None) or ():
+        try:
+            v = c.cell_contents
+        except ValueError:  # an empty cell (a name not yet assigned)
+            continue
+        if isinstance(v, Box):
+            out.append(c)
+    return out

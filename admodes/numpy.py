@@ -234,8 +234,11 @@ def _array_function(self, func, types, args, kwargs):
 def _array(self, dtype=None, copy=None):
     raise TypeError(
         "a traced admodes value cannot be converted to a plain numpy array inside a "
-        "transformation (that would drop its derivative); use ad.value(x) to step "
-        "outside differentiation on purpose")
+        "transformation (that would drop its derivative); this is what happens when it "
+        "is written into a numpy array (buf[i:j] = x) or put in np.array([...]).  What "
+        "works: anp.stack / anp.array([...]) to build an array from traced values, or "
+        "y = x.copy() (x traced) and then y[i] = v; ad.value(x) only to drop the "
+        "derivative on purpose")
 
 
 def _install_box_methods(cls):
@@ -293,7 +296,7 @@ def _install_box_methods(cls):
         "swapaxes": lambda self, a1, a2: swapaxes(self, a1, a2),
         "diagonal": lambda self, offset=0, axis1=0, axis2=1: diagonal(self, offset, axis1, axis2),
         "trace": lambda self, offset=0, axis1=0, axis2=1: trace(self, offset, axis1, axis2),
-        "astype": _astype, "copy": lambda self: self,
+        "astype": _astype, "copy": lambda self: _box_copy(self),
         "shape": property(shape_of), "ndim": property(ndim_of), "size": property(size),
         "dtype": property(lambda self: _np.result_type(value(self))),
         "T": property(lambda self: transpose(self)),
@@ -336,9 +339,14 @@ def _iter(self):
     return (getitem(self, i) for i in builtins.range(s[0]))
 
 
-def _setitem(self, idx, val):
-    raise TypeError("admodes values are immutable: item assignment on a traced value is "
-                    "not supported; build the result with where / concatenate / pad instead")
+def _setitem(self, idx, val):  # y[idx] = v: a functional scatter (admodes.inplace)
+    from .inplace import box_setitem
+    box_setitem(self, idx, val)
+
+
+def _box_copy(self):
+    from .inplace import box_copy
+    return box_copy(self)
 
 
 def _astype(self, dtype):

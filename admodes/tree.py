@@ -1,10 +1,14 @@
 """Pytrees: nested tuples, lists and dicts of leaves, flattened and rebuilt.
 
 Dict keys are visited in sorted order (as JAX does), so two dicts with the same keys
-flatten alike whatever their insertion order.  ``None`` is an empty subtree.
+flatten alike whatever their insertion order; a rebuilt dict has the user's key order.
+Namedtuples and ``OrderedDict`` s are containers too, rebuilt with their type (an
+``OrderedDict`` is visited in its own order).  ``None`` is an empty subtree.
 """
 
 from __future__ import annotations
+
+import collections
 
 __all__ = ["flatten", "unflatten", "tree_map", "leaf_paths"]
 
@@ -15,12 +19,31 @@ _CONTAINERS = (tuple, list, dict, type(None))
 LEAF_DEF = (_LEAF, None, ())
 
 
+class _Keys(tuple):
+    """A dict's keys in sorted order (what treedefs compare), remembering the order in
+    which the user's dict held them (what ``unflatten`` rebuilds)."""
+
+    def __new__(cls, d):
+        self = super().__new__(cls, sorted(d))
+        self.order = tuple(d) if tuple(d) != tuple(self) else None
+        return self
+
+    def __getnewargs__(self):
+        return (dict.fromkeys(self.order or self),)
+
+
+def _dict_keys(d):
+    if type(d) is collections.OrderedDict:
+        return tuple(d)  # visited in its own order, as JAX does
+    return _Keys(d)
+
+
 def flatten(tree):
     """Return ``(leaves, treedef)``; iterative, so deep trees do not recurse."""
     if not isinstance(tree, _CONTAINERS):  # the common case: one array or float
         return [tree], LEAF_DEF
     if type(tree) is dict and not any(isinstance(v, _CONTAINERS) for v in tree.values()):
-        keys = tuple(sorted(tree))  # a flat dict of parameters
+        keys = _Keys(tree)  # a flat dict of parameters
         return [tree[k] for k in keys], ("dict", keys, (LEAF_DEF,) * len(keys))
     leaves = []
     # treedef: (kind, dict keys or None, children), built in post-order.
@@ -35,14 +58,18 @@ def flatten(tree):
                 del built[len(built) - k:]
                 built.append((kind, keys, tuple(children)))
                 continue
-            if isinstance(n, (tuple, list)) and not _is_namedtuple(n):
-                kind = "tuple" if isinstance(n, tuple) else "list"
-                work.append(((kind, None, len(n)), True))
+            if isinstance(n, (tuple, list)):
+                if _is_namedtuple(n):
+                    kind, keys = "namedtuple", type(n)
+                else:
+                    kind, keys = ("tuple" if isinstance(n, tuple) else "list"), None
+                work.append(((kind, keys, len(n)), True))
                 for child in reversed(n):
                     work.append((child, False))
             elif isinstance(n, dict):
-                keys = sorted(n)
-                work.append((("dict", tuple(keys), len(keys)), True))
+                keys = _dict_keys(n)
+                kind = collections.OrderedDict if type(keys) is tuple else "dict"
+                work.append(((kind, keys, len(keys)), True))
                 for key in reversed(keys):
                     work.append((n[key], False))
             elif n is None:
@@ -74,7 +101,13 @@ def unflatten(treedef, leaves):
             return tuple(parts)
         if kind == "list":
             return parts
-        return dict(zip(keys, parts))
+        if kind == "namedtuple":
+            return keys(*parts)
+        d = dict(zip(keys, parts))
+        order = getattr(keys, "order", None)
+        if order is not None:
+            d = {k: d[k] for k in order}
+        return d if kind == "dict" else kind(d)
 
     out = build(treedef)
     rest = list(it)
@@ -95,11 +128,14 @@ def leaf_paths(tree, prefix=""):
     stack = [(tree, prefix)]
     while stack:
         node, path = stack.pop()
-        if isinstance(node, (tuple, list)) and not _is_namedtuple(node):
+        if _is_namedtuple(node):
+            for i in reversed(range(len(node))):
+                stack.append((node[i], f"{path}.{node._fields[i]}"))
+        elif isinstance(node, (tuple, list)):
             for i in reversed(range(len(node))):
                 stack.append((node[i], f"{path}[{i}]"))
         elif isinstance(node, dict):
-            for k in reversed(sorted(node)):
+            for k in reversed(_dict_keys(node)):
                 stack.append((node[k], f"{path}[{k!r}]"))
         elif node is None:
             continue

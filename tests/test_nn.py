@@ -195,15 +195,16 @@ def test_backward_on_non_scalar_is_a_clear_error():
     np.testing.assert_allclose(w.grad, np.ones((2, 3)))
 
 
-def test_tape_is_released_after_backward():
+def test_graph_is_released_after_backward():
+    # Each loss owns its graph (issue 9): backward releases that graph's residuals only.
+    from admodes.nn.tape import _FREED
     lin = nn.Linear(3, 2, rng=0)
     loss = lin(np.ones((4, 3))).sum()
-    tape = loss._level
-    assert len(tape.tape) > 0
+    assert loss._idx.entry is not _FREED and loss._idx.entry is not None
     loss.backward()
-    assert tape.released and tape.tape == []
+    assert loss._idx.entry is _FREED
     loss2 = lin(np.ones((4, 3))).sum()
-    assert loss2._level is not tape  # the next forward pass opens a fresh tape
+    assert loss2._idx.entry is not _FREED  # the next forward pass has a graph of its own
 
 
 def test_value_of_parameter_and_variable_is_plain_numpy():

@@ -38,7 +38,7 @@ class Graph(OpCounts, Drawing):
     """
 
     def __init__(self, fun, nodes, guards, input_ids, inputs, out_refs, out_td,
-                 out_names, arg_names, prune=False):
+                 out_names, arg_names, prune=False, static=()):
         self.fun = fun
         self.name = getattr(fun, "__name__", "f")
         self.nodes = tuple(nodes)
@@ -48,11 +48,13 @@ class Graph(OpCounts, Drawing):
         self.outputs = tuple(out_refs)
         self.output_names = tuple(out_names)
         self.example_args = tuple(inputs.args)
+        self.static_argnums = tuple(static)
+        self._dyn = tuple(a for a in range(len(arg_names)) if a not in self.static_argnums)
         self._in_trees = [flatten(a)[1] for a in inputs.args]
         self._in_shapes = tuple(inputs.shapes)
         self._out_td = out_td
-        for k in self.input_ids:
-            self.nodes[k].diff = True
+        for k in self.input_ids:  # integer / boolean inputs are data, not differentiated
+            self.nodes[k].diff = self.nodes[k].dtype.kind in "fc"
         for node in self.nodes:
             if node.primitive is not None and not node.primitive.nondiff:
                 node.diff = any(self.nodes[j].diff for i, j in node.node_args()
@@ -125,6 +127,7 @@ class Graph(OpCounts, Drawing):
         for g in self.guards:
             guards.setdefault(g.node, []).append(g)
         self._node_guards = guards
+        self._input_guards = [(k, guards[k]) for k in self.input_ids if k in guards]
         live = None
         if prune:
             live = [False] * n
@@ -173,12 +176,27 @@ class Graph(OpCounts, Drawing):
         if len(args) != len(self.arg_names):
             raise TypeError(f"{fname}: the graph of {self.name} takes {len(self.arg_names)} "
                             f"argument(s), got {len(args)}")
+        for a in self.static_argnums:
+            if not _same_static(args[a], self.example_args[a]):
+                raise RetraceRequired(
+                    f"{fname}: argument {a} ({self.arg_names[a]}) is static "
+                    f"(static_argnums) and was {_short(self.example_args[a])} when the graph "
+                    f"of {self.name} was traced, but is {_short(args[a])} now; trace again "
+                    "at these arguments (graph.retrace(*args) or ad.trace)")
         for a, (arg, td) in enumerate(zip(args, self._in_trees)):
+            if a in self.static_argnums:
+                continue
             if flatten(arg)[1] != td:
                 raise ValueError(f"{fname}: argument {a} ({self.arg_names[a]}) does not have "
                                  "the structure it had when the graph was traced")
-        inputs = _Args(args, tuple(range(len(args))), fname)
+        inputs = _Args(args, self._dyn, fname, data_ok=True)
         for k, x, want in zip(self.input_ids, inputs.leaves, self._in_shapes):
+            if self.nodes[k].diff != _diff_leaf(x):
+                raise TypeError(
+                    f"{fname}: input {self.nodes[k].name} was traced as "
+                    f"{'differentiable' if self.nodes[k].diff else 'integer/boolean data'} "
+                    f"({self.nodes[k].dtype}) but is {np.asarray(value(x)).dtype} now; "
+                    "trace again for another kind of input")
             got = shape_of(x)
             if got != want:
                 raise ValueError(
@@ -197,6 +215,8 @@ class Graph(OpCounts, Drawing):
         for k, x in zip(self.input_ids, leaves):
             vals[k] = x
             boxed = boxed or isinstance(x, Box)
+        for k, guards in self._input_guards:  # int(n), if flag: guards on inputs too
+            self._check(guards, vals[k])
         counting = dispatch._counting
         node = None
         try:
@@ -280,7 +300,7 @@ class Graph(OpCounts, Drawing):
             r = self._scalar_ref("grad")
 
             def value_and_cotangents(*args):
-                inputs = _Args(args, tuple(range(len(args))), "grad")
+                inputs = _Args(args, self._dyn, "grad", data_ok=True)
                 leaves = inputs.leaves
                 level = leaves[0]._level
                 vals = self._values(leaves)
@@ -295,11 +315,19 @@ class Graph(OpCounts, Drawing):
 
             try:
                 self._program = _trace(value_and_cotangents, self.example_args,
-                                       opaque=True, prune=True)
+                                       opaque=True, prune=True,
+                                       static_argnums=self.static_argnums)
                 self._program.name = self.name
             except (Exception, _ImpureRule):  # pragma: no cover - interpreted sweep instead
                 self._program = False
         return self._program or None
+
+    def _per_arg(self, inputs, flat):
+        """Per-leaf results regrouped per argument: None for data leaves (integer or
+        boolean inputs) and for static arguments, which have no gradient."""
+        flat = [f if self.nodes[k].diff else None for f, k in zip(flat, self.input_ids)]
+        per = dict(zip(self._dyn, inputs.per_arg(flat)))
+        return [per.get(a) for a in range(len(self.arg_names))]
 
     def _out(self, vals, r):
         return vals[r] if isinstance(r, int) else r.value
@@ -320,7 +348,7 @@ class Graph(OpCounts, Drawing):
 
     def retrace(self, *args):
         """Trace the same function again at ``args`` (after :class:`RetraceRequired`)."""
-        return trace(self.fun, *args)
+        return trace(self.fun, *args, static_argnums=self.static_argnums)
 
     def _scalar_ref(self, fname):
         if len(self.outputs) != 1 or self._out_td[0] != "*" or \
@@ -359,7 +387,7 @@ class Graph(OpCounts, Drawing):
             seeds = {r: 1.0} if isinstance(r, int) and self.nodes[r].diff else {}
             swept = self._reverse(vals, seeds)
             cts = [swept.get(k) for k in self.input_ids]
-        grads = inputs.per_arg([_finish(c, x) for c, x in zip(cts, leaves)])
+        grads = self._per_arg(inputs, [_finish(c, x) for c, x in zip(cts, leaves)])
         return _plain_scalar(ans), grads[0] if len(grads) == 1 else tuple(grads)
 
     def grad(self, *args):
@@ -394,8 +422,20 @@ class Graph(OpCounts, Drawing):
         (6.0, 5.0)
         """
         from ..api import jvp
-        self._inputs(tuple(args), "jvp")
-        return jvp(self, tuple(args), tuple(tangents))
+        args, tangents = tuple(args), tuple(tangents)
+        self._inputs(args, "jvp")
+        if not self.static_argnums:
+            return jvp(self, args, tangents)
+        if len(tangents) != len(args):
+            raise ValueError(f"jvp: {len(args)} arguments but {len(tangents)} tangents")
+
+        def dynamic(*dyn):  # static arguments take no tangent (theirs is ignored)
+            full = list(args)
+            for a, x in zip(self._dyn, dyn):
+                full[a] = x
+            return self(*full)
+        return jvp(dynamic, tuple(args[a] for a in self._dyn),
+                   tuple(tangents[a] for a in self._dyn))
 
     def vjp(self, args, cotangent):
         """Reverse mode: ``(graph(*args), cotangents)`` for an output cotangent.
@@ -427,7 +467,8 @@ class Graph(OpCounts, Drawing):
                 seeds[r] = c if r not in seeds else seeds[r] + c
         got = self._reverse(vals, seeds)
         out = unflatten(self._out_td, [_plain_scalar(self._out(vals, r)) for r in self.outputs])
-        grads = inputs.per_arg([_finish(got.get(k), x) for k, x in zip(self.input_ids, inputs.leaves)])
+        grads = self._per_arg(inputs, [_finish(got.get(k), x)
+                                       for k, x in zip(self.input_ids, inputs.leaves)])
         return out, tuple(grads)
 
     def jacobian(self, *args, mode=None, chunk_size=None):
@@ -450,7 +491,7 @@ class Graph(OpCounts, Drawing):
         """
         from ..api import _jacfwd_impl, _jacrev_by_rows
         inputs = self._inputs(args, "jacobian")
-        nums = tuple(range(len(args)))
+        nums = self._dyn
         single = len(args) == 1
         out_shapes = [self.nodes[r].shape if isinstance(r, int) else shape_of(r.value)
                       for r in self.outputs]
@@ -473,7 +514,11 @@ class Graph(OpCounts, Drawing):
             return [None if cts.get(k) is None else np.broadcast_to(cts[k], (b,) + tuple(shape))
                     for k, shape in zip(self.input_ids, inputs.shapes)]
 
-        return _jacrev_by_rows(sweep, inputs, out_shapes, self._out_td, single, chunk_size)
+        out_dtypes = [self.nodes[r].dtype if isinstance(r, int) else
+                      np.asarray(r.value).dtype for r in self.outputs]
+        out_dtypes = [d if d.kind == "f" and d.itemsize < 8 else np.float64 for d in out_dtypes]
+        return _jacrev_by_rows(sweep, inputs, out_shapes, self._out_td, single, chunk_size,
+                               out_dtypes)
 
     # -------------------------------------------------------------- path sums --------
     # Path sums and vertex elimination live in admodes.graph.paths; these call into it.
@@ -598,3 +643,30 @@ def _traced_apply(level, prim, rule, g, ans, primals, params):
             _apply_joint, prim.vjp_joint, params), args, len(primals))
     return Graph._traced_rule(level, prim, functools.partial(_apply_rule, rule, params), args)
 
+
+
+def _same_static(a, b):
+    """A static argument unchanged: the same object, or equal (arrays element-wise)."""
+    if a is b:
+        return True
+    try:
+        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            a, b = np.asarray(a), np.asarray(b)
+            return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b))
+        return type(a) is type(b) and bool(a == b)
+    except Exception:  # an object without a usable ==: only itself is the same
+        return False
+
+
+def _short(v):
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _diff_leaf(x):
+    t = type(x)
+    if t is float:
+        return True
+    if t is np.ndarray:
+        return x.dtype.kind in "fc"
+    return np.asarray(value(x)).dtype.kind in "fc"

@@ -278,13 +278,20 @@ def _arg_names(fun, n):
     return names[:n]
 
 
-def trace(fun, *example_args):
+def trace(fun, *example_args, static_argnums=()):
     """Run ``fun`` once on ``example_args`` and record it as a static :class:`Graph`.
 
     Args:
         fun: a function of numpy values (floats, float arrays, pytrees of them).
+            Integer and boolean arrays (and bools) are inputs too, as
+            non-differentiable data: their dtype is kept, replay takes new values, and
+            no gradient is offered for them (``None``).
         *example_args: the example inputs; the graph replays at inputs of the same
-            structure and shapes.
+            structure and shapes.  Every guard (``int(n)``, ``if x:``) is checked on
+            replay, on inputs too: a different outcome raises ``RetraceRequired``.
+        static_argnums: positions of arguments baked into the graph as constants (any
+            Python object); replaying with a different value raises
+            ``RetraceRequired`` naming the argument.
 
     Returns:
         The :class:`Graph`: call it, differentiate it, count it, draw it.
@@ -295,23 +302,43 @@ def trace(fun, *example_args):
     (5, 6.0, 15.0)
     >>> g.grad(2.0, 1.0)
     (2.0, 5.0)
+    >>> h = ad.trace(lambda x, s: x * s, 2.0, 3.0, static_argnums=1)
+    >>> h(5.0, 3.0), h.grad(5.0, 3.0)
+    (15.0, (3.0, None))
     """
-    return _trace(fun, example_args)
+    return _trace(fun, example_args, static_argnums=static_argnums)
 
 
-def _trace(fun, example_args, opaque=False, prune=False):
+def _static_nums(static_argnums, nargs):
+    nums = (static_argnums,) if isinstance(static_argnums, (int, np.integer)) \
+        else tuple(static_argnums)
+    out = []
+    for a in nums:
+        a = operator.index(a)
+        if not -nargs <= a < nargs:
+            raise ValueError(f"trace: static_argnums {a} is out of range for "
+                             f"{nargs} example argument(s)")
+        if a % nargs in out:
+            raise ValueError(f"trace: static_argnums names argument {a % nargs} twice")
+        out.append(a % nargs)
+    return tuple(sorted(out))
+
+
+def _trace(fun, example_args, opaque=False, prune=False, static_argnums=()):
     if not example_args:
         raise TypeError("trace: give example arguments (the graph is recorded at them)")
-    for x in flatten(list(example_args))[0]:
+    nargs = len(example_args)
+    static = _static_nums(static_argnums, nargs)
+    dyn = tuple(a for a in range(nargs) if a not in static)
+    for x in flatten([example_args[a] for a in dyn])[0]:
         if isinstance(x, Box):
             raise TypeError("trace: the example arguments are traced values of another "
                             "transformation; trace outside it and call the graph inside")
-    nargs = len(example_args)
-    inputs = _Args(example_args, tuple(range(nargs)), "trace")
+    inputs = _Args(example_args, dyn, "trace", data_ok=True)
     names = _arg_names(fun, nargs)
     leaf_names = []
-    for a, name in enumerate(names):
-        leaf_names.extend(leaf_paths(example_args[a], name))
+    for a in dyn:
+        leaf_names.extend(leaf_paths(example_args[a], names[a]))
     level = _TraceLevel(opaque)
     try:
         boxed = [level.input(x, n) for x, n in zip(inputs.leaves, leaf_names)]
@@ -331,4 +358,4 @@ def _trace(fun, example_args, opaque=False, prune=False):
             refs.append(Constant(_check_output(o, p, "trace")))
     from .replay import Graph  # the graph module replays by tracing again
     return Graph(fun, level.nodes, level.guards, [b._id for b in boxed], inputs, refs,
-                 out_td, out_paths, names, prune=prune)
+                 out_td, out_paths, names, prune=prune, static=static)

@@ -36,26 +36,26 @@ True
 A module runs in the functional style too: ``net.apply(params, x)`` evaluates it with the
 arrays of ``params`` (a ``state_dict``-shaped dict) in place of its parameters.
 
-How the define-by-run tape works (no second engine).  Each thread has one *current*
-:class:`~admodes.reverse.ReverseLevel` (a ``_Tape``): a :class:`Parameter` is a tape
-variable whose level is always the current tape (it becomes a leaf entry of that tape the
-first time it is used), so every primitive applied to a parameter, or to a result computed
-from one, is recorded on that tape by the same ``process`` as ``ad.grad``'s.
-``loss.backward()`` runs :func:`admodes.reverse.backward` over it, adds each parameter's
-cotangent into ``.grad``, and releases the tape (``retain_graph=True`` keeps it); the next
-forward pass opens a fresh tape.  The tape is below every transformation level: inside
+How the define-by-run tape works (no second engine).  Each thread has one define-by-run
+:class:`~admodes.reverse.ReverseLevel` (a ``_Tape``): a :class:`Parameter` is a variable of
+that level, so every primitive applied to a parameter, or to a result computed from one,
+is recorded by the same ``process`` as ``ad.grad``'s.  The record is kept in the value it
+produced (a node holding its inputs' nodes), as in PyTorch: ``loss.backward()`` lays out
+the nodes that ``loss`` reaches as a tape, runs :func:`admodes.reverse.backward` over it,
+adds each parameter's cotangent into ``.grad``, and releases that graph
+(``retain_graph=True`` keeps it).  The level is below every transformation level: inside
 ``ad.grad(f)`` a parameter is a constant to ``f``'s level, and a gradient that depends on
 a parameter comes out as a :class:`Variable` (differentiable in turn with respect to the
 parameters; ``ad.value`` it, or compute under :func:`no_grad`, for a plain array).
 
-Tape lifetime: one tape holds everything computed from parameters since the last
-release, and ``backward()`` releases all of it (two losses sharing a tape need
-``retain_graph=True`` on the first backward).  A tape with no ``backward()`` is freed when
-no value recorded on it is left; a loop that keeps a result alive while computing the next
-one without ever calling ``backward()`` (evaluation) keeps one growing tape, so evaluate
-under :func:`no_grad`.  Using a value of a released tape in a differentiable operation
-raises :class:`ReleasedGraphError`; its plain value (``float(x)``, ``x.item()``,
-``ad.value(x)``) and non-differentiable uses (``argmax``, comparisons) stay available.
+Graph lifetime: each loss owns the graph that produced it.  Independent losses backward
+independently; a value computed before an unrelated ``backward()`` stays usable; a graph
+that no value references is freed (a forward-only loop does not grow memory, even while
+an earlier output is kept).  Two losses that share part of a graph need
+``retain_graph=True`` on the first backward; using a value of a released graph in a
+differentiable operation raises :class:`ReleasedGraphError`; its plain value
+(``float(x)``, ``x.item()``, ``ad.value(x)``) and non-differentiable uses (``argmax``,
+comparisons) stay available.
 
 A layer with a hand-written derivative is an :class:`admodes.Operation` (the course's
 node class) wrapped in a :class:`Module`; here Swish, ``x * sigmoid(x)``:

@@ -99,8 +99,9 @@ def cross_entropy(logits, labels, reduction="mean"):
         raise ValueError(f"cross_entropy: logits must have shape (N, C), one row of class "
                          f"scores per example; got shape {shape}")
     n, c = shape
-    if not isinstance(labels, Box):
-        y = np.asarray(labels)
+    data = isinstance(labels, Box) and np.asarray(value(labels)).dtype.kind in "iu"
+    if not isinstance(labels, Box) or data:  # (data: integer labels traced by ad.trace)
+        y = np.asarray(value(labels))
         if y.dtype.kind in "iu" or (y.dtype.kind == "f" and y.shape == (n,)) or y.dtype.kind == "b":
             if y.dtype.kind not in "iu":
                 raise TypeError(f"cross_entropy: labels of shape {y.shape} must be integer "
@@ -114,6 +115,7 @@ def cross_entropy(logits, labels, reduction="mean"):
                 raise ValueError(f"cross_entropy: labels must lie in [0, {c}) for {c} "
                                  f"classes; got out-of-range label(s) {bad[:5].tolist()}")
             # one primitive: logsumexp(z_i) - z_i[y_i], cotangent softmax - onehot
+            y = labels if data else y
             return _reduce(softmax_cross_entropy(logits, y), n, reduction, "cross_entropy")
     _same_shape(logits, labels, "cross_entropy", ("logits", "targets"))
     t = _as_target(labels)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import operator
 import threading
-import weakref
 
 import numpy as np
 
@@ -19,50 +19,76 @@ __all__ = ["Variable", "Parameter", "no_grad", "ReleasedGraphError"]
 
 
 class ReleasedGraphError(RuntimeError):
-    """A value whose tape an earlier ``backward()`` released was differentiated again."""
+    """A value whose graph an earlier ``backward()`` released was differentiated again."""
 
 
 _state = threading.local()
 _tape_ids = itertools.count(1)
+_serials = itertools.count()
+_SERIAL = operator.attrgetter("serial")
 
 
 def _grad_enabled():
     return getattr(_state, "enabled", True)
 
 
+_FREED = ("freed",)  # the entry of a node whose graph a backward() released
+
+
+class _Node:
+    """One recorded operation, owned by the values computed from it (as in PyTorch):
+    ``entry`` is the tape entry ``(prim, params, primals, ans, parent nodes)`` (None
+    for a parameter's leaf, ``_FREED`` once released).  A graph nobody references is
+    freed by reference counting; independent losses have disjoint graphs."""
+
+    __slots__ = ("entry", "serial", "param")
+
+    def __init__(self, entry, param=None):
+        self.entry = entry
+        self.serial = next(_serials)  # parents are created before their children
+        self.param = param
+
+
 class _Tape(ReverseLevel):
-    """The per-thread define-by-run tape: a reverse level that never closes.
+    """The per-thread define-by-run level: a reverse level that never closes and keeps
+    no tape of its own.  Each recorded value holds its :class:`_Node`; ``backward()``
+    lays out the nodes its loss reaches as a tape and runs THE reverse sweep on it.
 
     Its id is negative, below every transformation level, so ``ad.grad`` & co. see
-    parameters as constants and the eager tape records what lies beneath them.
+    parameters as constants and the define-by-run level records what lies beneath them.
     """
 
-    __slots__ = ("leaves", "released", "__weakref__")
+    __slots__ = ()
     kind = "define-by-run"
 
     def __init__(self):
         super().__init__()
         self.id = -next(_tape_ids)
-        self.leaves = {}  # id(parameter) -> (tape entry, parameter)
-        self.released = False
-
-    def leaf_of(self, p):
-        got = self.leaves.get(id(p))
-        if got is None:
-            self.tape.append(None)
-            got = (len(self.tape) - 1, p)
-            self.leaves[id(p)] = got
-        return got[0]
 
     def process(self, prim, args, params):
-        if self.released or not _grad_enabled():
+        if not _grad_enabled():
             return self._untracked(prim, args, params)
         return self._relabel(ReverseLevel.process(self, prim, args, params))
 
     def process2(self, prim, a, b, params):
-        if self.released or not _grad_enabled():
+        if not _grad_enabled():
             return self._untracked(prim, (a, b), params)
         return self._relabel(ReverseLevel.process2(self, prim, a, b, params))
+
+    def wrap(self, prim, params, primals, ans, mine):
+        _check_live(prim, mine)
+        return self._own(ReverseLevel.wrap(self, prim, params, primals, ans, mine))
+
+    def wrap2(self, prim, params, a, b, ans, ma, mb):
+        if (ma is not None and ma._idx.entry is _FREED) or \
+                (mb is not None and mb._idx.entry is _FREED):
+            _check_live(prim, (ma, mb))
+        return self._own(ReverseLevel.wrap2(self, prim, params, a, b, ans, ma, mb))
+
+    def _own(self, v):
+        if type(v._idx) is int:  # the entry ReverseLevel appended: move it into a node
+            v._idx = _Node(self.tape.pop())
+        return v
 
     def _relabel(self, out):
         if type(out) is Var and out._level is self:
@@ -70,30 +96,46 @@ class _Tape(ReverseLevel):
         return out
 
     def _untracked(self, prim, args, params):
-        if self.released and not prim.nondiff:
-            raise ReleasedGraphError(
-                f"{prim.name}: this value was computed on a tape that backward() has "
-                "already released; recompute it from the parameters, pass "
-                "retain_graph=True to the earlier backward(), or use ad.value(x) / "
-                "x.item() for its plain value")
         primals = [a._primal if isinstance(a, Box) and a._level is self else a for a in args]
         return bind(prim, *primals, **params)
 
-    def release(self):
-        self.released = True
-        self.tape = []
-        self.leaves = {}
+
+def _check_live(prim, mine):
+    for m in mine:
+        if m is not None and m._idx.entry is _FREED:
+            raise ReleasedGraphError(
+                f"{prim.name}: this value was computed on a graph that backward() has "
+                "already released; recompute it from the parameters, pass "
+                "retain_graph=True to the earlier backward(), or use ad.value(x) / "
+                "x.item() for its plain value")
 
 
 def _current_tape():
-    ref = getattr(_state, "tape", None)
-    tape = ref() if ref is not None else None
-    if tape is None or tape.released:
-        tape = _Tape()
-        # Weak: a tape lives as long as some value recorded on it, so forward passes
-        # whose results are dropped (evaluation without backward) free their tape.
-        _state.tape = weakref.ref(tape)
+    tape = getattr(_state, "tape", None)
+    if tape is None:
+        tape = _state.tape = _Tape()
     return tape
+
+
+def _graph_of(root):
+    """The nodes ``root`` reaches in creation (topological) order, and their positions."""
+    seen = {id(root): root}
+    stack = [root]
+    while stack:
+        entry = stack.pop().entry
+        if entry is None:
+            continue
+        if entry is _FREED:
+            raise ReleasedGraphError(
+                "backward() was already called on this graph and it was released; pass "
+                "retain_graph=True to the first backward() to sweep it again, or "
+                "recompute the loss")
+        for p in entry[4]:
+            if p is not None and id(p) not in seen:
+                seen[id(p)] = p
+                stack.append(p)
+    order = sorted(seen.values(), key=_SERIAL)
+    return order, {id(n): i for i, n in enumerate(order)}
 
 
 @contextlib.contextmanager
@@ -154,11 +196,6 @@ class Variable(Var):
         tape = self._level
         if not isinstance(tape, _Tape):  # pragma: no cover - defensive
             raise TypeError("backward() works on values computed from nn.Parameter s")
-        if tape.released:
-            raise ReleasedGraphError(
-                "backward() was already called on this graph and its tape was released; "
-                "pass retain_graph=True to the first backward() to sweep it again, or "
-                "recompute the loss")
         shape = shape_of(self)
         if grad is None:
             if shape != ():
@@ -169,10 +206,13 @@ class Variable(Var):
         elif shape_of(grad) != shape:
             raise ValueError(f"backward(grad): grad has shape {shape_of(grad)}, but the "
                              f"value has shape {shape}")
-        idx = self._idx
-        leaves = list(tape.leaves.values())
-        # without retain_graph the tape is released after this sweep: free it as we go
-        got = backward(tape.tape, {idx: grad}, [i for i, _ in leaves],
+        nodes, pos = _graph_of(self._idx)
+        flat = [None if n.entry is None else
+                n.entry[:4] + ([None if p is None else pos[id(p)] for p in n.entry[4]],)
+                for n in nodes]
+        leaves = [(i, n.param) for i, n in enumerate(nodes) if n.param is not None]
+        # without retain_graph the graph is released after this sweep: free it as we go
+        got = backward(flat, {pos[id(self._idx)]: grad}, [i for i, _ in leaves],
                        consume=not retain_graph)
         for i, p in leaves:
             g = got.get(i)
@@ -182,7 +222,9 @@ class Variable(Var):
                 g = np.asarray(g, dtype=p._primal.dtype)
             p.grad = g if p.grad is None else np.asarray(p.grad + g)
         if not retain_graph:
-            tape.release()
+            for n in nodes:  # this loss's graph only: other graphs are untouched
+                if n.entry is not None:
+                    n.entry = _FREED
 
     def item(self):
         """The value as a Python float (a size-1 value only)."""
@@ -227,7 +269,7 @@ class Parameter(Variable):
     (array([ 2., -4.]), array([ 1., -2.]))
     """
 
-    __slots__ = ("grad", "name")
+    __slots__ = ("grad", "name", "_leaf")
 
     def __init__(self, data, name=None):
         arr = np.array(value(data), copy=True)
@@ -238,15 +280,16 @@ class Parameter(Variable):
         self._primal = arr
         self.grad = None
         self.name = name
+        self._leaf = _Node(None, self)  # its leaf in every graph that uses it
 
-    # A parameter belongs to whichever tape is current, as a lazily created leaf.
+    # A parameter belongs to the thread's define-by-run level, as a leaf of each graph.
     @property
     def _level(self):
         return _current_tape()
 
     @property
     def _idx(self):
-        return _current_tape().leaf_of(self)
+        return self._leaf
 
     @property
     def data(self):

@@ -326,7 +326,9 @@ def log_softmax(x, axis=-1):
 
 def _rows(labels, c):
     """Flat (row, column) indices of the labelled entries of a (..., c) array."""
-    flat = labels.reshape(-1)
+    flat = np.asarray(labels).reshape(-1)
+    if flat.size and (flat.min() < 0 or flat.max() >= c):  # a replayed graph's new labels
+        raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {c})")
     return np.arange(flat.size), flat
 
 
@@ -359,13 +361,15 @@ def _sce_vjp(g, ans, z, labels):
 
 
 def _sce_domain(rng):
-    return [([rng.normal(size=(4, 3)) * 2], {"labels": np.array([0, 2, 2, 1])}),
-            ([rng.normal(size=(2, 3, 5))], {"labels": np.array([[0, 4, 1], [3, 3, 2]])}),
-            ([rng.normal(size=(70, 3)) * 3], {"labels": rng.integers(0, 3, 70)})]
+    return [([rng.normal(size=(4, 3)) * 2, np.array([0, 2, 2, 1])], {}),
+            ([rng.normal(size=(2, 3, 5)), np.array([[0, 4, 1], [3, 3, 2]])], {}),
+            ([rng.normal(size=(70, 3)) * 3, rng.integers(0, 3, 70)], {})]
 
 
-_sce = register("softmax_cross_entropy", _sce_impl, _sce_jvp, _sce_vjp, analytic=False,
-                domain=_sce_domain, keep=(0,), keep_ans=False)
+# The labels are a positional, non-differentiable argument (not a parameter), so that a
+# graph traced by ad.trace takes new labels on replay (issue 9).
+_sce = register("softmax_cross_entropy", _sce_impl, (_sce_jvp, None), (_sce_vjp, None),
+                analytic=False, domain=_sce_domain, keep=(0, 1), keep_ans=False)
 
 
 def softmax_cross_entropy(logits, labels):
@@ -383,6 +387,7 @@ def softmax_cross_entropy(logits, labels):
     >>> ad.grad(lambda z: softmax_cross_entropy(z, np.array([1])).sum())(np.zeros((1, 2)))
     array([[ 0.5, -0.5]])
     """
+    traced = labels if isinstance(labels, Box) else None  # integer data of ad.trace
     labels = np.asarray(value(labels))
     shape = shape_of(logits)
     if labels.dtype.kind not in "iu" or labels.shape != shape[:-1]:
@@ -391,7 +396,7 @@ def softmax_cross_entropy(logits, labels):
                          f"{labels.shape}")
     if labels.size and (labels.min() < 0 or labels.max() >= shape[-1]):
         raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {shape[-1]})")
-    return bind(_sce, logits, labels=labels)
+    return bind(_sce, logits, labels if traced is None else traced)
 
 
 softmax_cross_entropy.primitive = _sce
