@@ -1,5 +1,5 @@
-"""The documentation's code runs: every ``{code-cell}`` of every tutorial and how-to page
-is executed in order, in a fresh namespace, as myst-nb does when the site is built —
+"""The documentation's code runs: every ``{code-cell}`` of every tutorial, how-to and
+reference page is executed in order, in a fresh namespace, as myst-nb does when the site is built —
 so a broken page fails ``pytest`` even where Sphinx is not installed.
 
 Figures are drawn with the Agg backend and closed after each page; the working
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-PAGES = sorted(p for sub in ("tutorial", "howto") for p in (DOCS / sub).glob("*.md"))
+PAGES = sorted(p for sub in ("tutorial", "howto", "reference") for p in (DOCS / sub).glob("*.md"))
 _FENCE = re.compile(r"^(`{3,})\{code-cell\}[^\n]*\n(.*?)^\1[ \t]*$", re.S | re.M)
 
 

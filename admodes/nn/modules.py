@@ -122,7 +122,8 @@ class Module:
 
         Args:
             params: a dict with the keys of :meth:`state_dict`.
-            *args, **kwargs: the inputs of ``forward``.
+            *args: the positional inputs of ``forward``.
+            **kwargs: its keyword inputs.
 
         Returns:
             What ``forward`` returns.

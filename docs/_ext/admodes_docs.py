@@ -1,6 +1,7 @@
-"""Sphinx extension: the reference tables that are generated from the code, never by hand.
+"""Sphinx extension for the admodes site: generated reference tables, and short names
+in docstrings resolved to the objects the reference documents.
 
-At ``builder-inited`` it writes three markdown files into ``docs/reference/_generated/``
+Tables.  At ``builder-inited`` it writes three markdown files into ``docs/reference/_generated/``
 (ignored by git), which the reference pages include:
 
 * ``registry.md``: one row per primitive of ``ad.registry`` (its group, markers, which
@@ -8,6 +9,13 @@ At ``builder-inited`` it writes three markdown files into ``docs/reference/_gene
 * ``coverage.md``: the numpy coverage table, recomputed by ``admodes.bench.coverage``
   (every listed call checked in both modes against finite differences, a few seconds);
 * ``numpy_names.md``: the names ``admodes.numpy`` defines, by kind.
+
+Cross-references.  Docstrings name objects the way their own module sees them
+(``:class:`CrossCheckReport```, ``:func:`admodes.dispatch.counting```), while the reference
+documents each under its public path (``admodes.check.CrossCheckReport``,
+``admodes.counting``).  ``missing-reference`` links such a name to the one documented
+object whose dotted path ends with it; a name that matches none or several stays
+unresolved, and the nitpicky build fails on it.
 """
 
 from __future__ import annotations
@@ -93,7 +101,7 @@ def registry_markdown():
         "",
     ]
     for g in sorted(groups):
-        lines += [f"### {g}", "",
+        lines += [f"## {g}", "",
                   "| primitive | JVP | VJP | nondiff | elementwise | analytic | sparsity | tested |",
                   "|---|---|---|---|---|---|---|---|"]
         for p in sorted(groups[g], key=lambda p: p.name):
@@ -131,7 +139,7 @@ def coverage_markdown():
 
     text = coverage.render(coverage.run())
     body = text.split("\n", 1)[1]  # the "# numpy coverage" title: the page has its own
-    return body.replace("\n## ", "\n### ")
+    return body
 
 
 def numpy_names_markdown():
@@ -182,6 +190,34 @@ def generate(app=None):
     _write("numpy_names.md", numpy_names_markdown())
 
 
+def resolve_short_name(app, env, node, contnode):
+    """Link a Python reference to the one documented object whose path ends with it."""
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "").lstrip(".~")
+    if not target:
+        return None
+    domain = env.get_domain("py")
+    kinds = set(domain.objtypes_for_role(node.get("reftype", "")) or ())
+    parts = target.split(".")
+    matches = []
+    for k in range(len(parts), 0, -1):  # the longest tail that names exactly one object
+        tail = parts[-k:]
+        matches = [name for name, obj in domain.objects.items()
+                   if name.split(".")[-k:] == tail and name != target and not obj.aliased
+                   and (not kinds or obj.objtype in kinds)]
+        if matches:
+            break
+    if len(matches) != 1:
+        return None
+    from sphinx.util.nodes import make_refnode
+
+    obj = domain.objects[matches[0]]
+    return make_refnode(app.builder, node["refdoc"], obj.docname, obj.node_id, contnode,
+                        matches[0])
+
+
 def setup(app):
     app.connect("builder-inited", generate)
+    app.connect("missing-reference", resolve_short_name)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
