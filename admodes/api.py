@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -240,7 +242,8 @@ def _sweep(level, leaf_ids, out_leaves, cts, consume=False):
     return [got.get(i) for i in leaf_ids]
 
 
-def value_and_grad(fun, argnums=0, *, mode="reverse", chunk_size=None):
+def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, *, mode: str = "reverse",
+                   chunk_size: int | None = None) -> Callable[..., tuple[Any, Any]]:
     """Make a function that returns ``(fun(*args), gradient)``.
 
     Args:
@@ -276,7 +279,8 @@ def value_and_grad(fun, argnums=0, *, mode="reverse", chunk_size=None):
     return vg
 
 
-def grad(fun, argnums=0, *, mode="reverse", chunk_size=None):
+def grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, *, mode: str = "reverse",
+         chunk_size: int | None = None) -> Callable[..., Any]:
     """Make a function that returns the gradient of a scalar-valued ``fun``.
 
     Args:
@@ -326,7 +330,7 @@ def _plain_scalar(x):
     return x
 
 
-def vjp(fun, *primals):
+def vjp(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tuple[Any, ...]]]:
     """Reverse mode: ``(fun(*primals), vjp_fun)`` where ``vjp_fun(ct)`` returns the
     cotangents of all primals (a tuple) for an output cotangent ``ct``.
 
@@ -358,7 +362,7 @@ def vjp(fun, *primals):
 # ---------------------------------------------------------------- forward mode --------
 
 
-def jvp(fun, primals, tangents):
+def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
     """Forward mode: ``(fun(*primals), J @ tangents)`` in one pass.
 
     Args:
@@ -602,7 +606,7 @@ def _real_outputs(outs, fname):
                             "imaginary parts")
 
 
-def jacfwd(fun, argnums=0, *, chunk_size=None):
+def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, *, chunk_size: int | None = None) -> Callable[..., Any]:
     """The Jacobian by forward mode: tangent directions pushed in chunks, each chunk in
     one pass (tangents carry a leading batch axis).
 
@@ -621,7 +625,7 @@ def jacfwd(fun, argnums=0, *, chunk_size=None):
     return jac
 
 
-def jacrev(fun, argnums=0, *, chunk_size=None):
+def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, *, chunk_size: int | None = None) -> Callable[..., Any]:
     """The Jacobian by reverse mode: one forward pass (one tape), then backward sweeps
     of batched cotangent rows over that same tape.
 
@@ -649,7 +653,7 @@ FORWARD_OVERHEAD = 1.1
 FIXED_WIDTH = 256
 
 
-def choose_mode(n_in, n_out):
+def choose_mode(n_in: int, n_out: int) -> str:
     """The cost model behind :func:`jacobian`.
 
     With chunked (vectorised) passes, ``jacfwd`` costs one forward pass carrying ``n_in``
@@ -666,7 +670,7 @@ def choose_mode(n_in, n_out):
     return "forward" if cost_forward < cost_reverse else "reverse"
 
 
-def jacobian(fun, argnums=0, *, chunk_size=None):
+def jacobian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, *, chunk_size: int | None = None) -> Callable[..., Any]:
     """The Jacobian, by whichever mode the shapes favour (see :func:`choose_mode`).
 
     The function is first recorded on a tape (which reveals the output size); if
@@ -690,7 +694,7 @@ def jacobian(fun, argnums=0, *, chunk_size=None):
     return jac
 
 
-def hessian(fun, argnums=0):
+def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The Hessian of a scalar function, forward-over-reverse (``jacfwd(jacrev(f))``).
 
     >>> import admodes as ad, numpy as np
@@ -701,7 +705,7 @@ def hessian(fun, argnums=0):
     return jacfwd(jacrev(fun, argnums), argnums)
 
 
-def hvp(fun, x, v):
+def hvp(fun: Callable[..., Any], x: Any, v: Any) -> Any:
     """The Hessian-vector product ``H(x) @ v`` without forming ``H``:
     forward mode over the reverse-mode gradient (one pass of each).
 
