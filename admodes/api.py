@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -254,7 +256,9 @@ def _sweep(level, leaf_ids, out_leaves, cts, consume=False):
     return [got.get(i) for i in leaf_ids]
 
 
-def value_and_grad(fun, argnums=0, *, mode="reverse", chunk_size=None, has_aux=False):
+def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, *, mode: str = "reverse",
+                   chunk_size: int | None = None, has_aux: bool = False
+                   ) -> Callable[..., tuple[Any, Any]]:
     """Make a function that returns ``(fun(*args), gradient)``.
 
     Args:
@@ -296,7 +300,8 @@ def value_and_grad(fun, argnums=0, *, mode="reverse", chunk_size=None, has_aux=F
     return vg
 
 
-def grad(fun, argnums=0, *, mode="reverse", chunk_size=None, has_aux=False):
+def grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, *, mode: str = "reverse",
+         chunk_size: int | None = None, has_aux: bool = False) -> Callable[..., Any]:
     """Make a function that returns the gradient of a scalar-valued ``fun``.
 
     Args:
@@ -350,7 +355,8 @@ def _plain_scalar(x):
     return x
 
 
-def vjp(fun, *primals, has_aux=False):
+def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False
+        ) -> tuple[Any, Callable[[Any], tuple[Any, ...]]]:
     """Reverse mode: ``(fun(*primals), vjp_fun)`` where ``vjp_fun(ct)`` returns the
     cotangents of all primals (a tuple) for an output cotangent ``ct``.  With
     ``has_aux=True``, ``fun`` returns ``(out, aux)`` and the result is
@@ -387,7 +393,7 @@ def vjp(fun, *primals, has_aux=False):
 # ---------------------------------------------------------------- forward mode --------
 
 
-def jvp(fun, primals, tangents):
+def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
     """Forward mode: ``(fun(*primals), J @ tangents)`` in one pass.
 
     Args:
@@ -641,7 +647,8 @@ def _real_outputs(outs, fname):
                             "imaginary parts")
 
 
-def jacfwd(fun, argnums=0, *, chunk_size=None, has_aux=False):
+def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, *,
+           chunk_size: int | None = None, has_aux: bool = False) -> Callable[..., Any]:
     """The Jacobian by forward mode: tangent directions pushed in chunks, each chunk in
     one pass (tangents carry a leading batch axis).
 
@@ -666,7 +673,8 @@ def jacfwd(fun, argnums=0, *, chunk_size=None, has_aux=False):
     return jac
 
 
-def jacrev(fun, argnums=0, *, chunk_size=None, has_aux=False):
+def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, *,
+           chunk_size: int | None = None, has_aux: bool = False) -> Callable[..., Any]:
     """The Jacobian by reverse mode: one forward pass (one tape), then backward sweeps
     of batched cotangent rows over that same tape.
 
@@ -698,7 +706,7 @@ FORWARD_OVERHEAD = 1.1
 FIXED_WIDTH = 256
 
 
-def choose_mode(n_in, n_out):
+def choose_mode(n_in: int, n_out: int) -> str:
     """The cost model behind :func:`jacobian`.
 
     With chunked (vectorised) passes, ``jacfwd`` costs one forward pass carrying ``n_in``
@@ -715,7 +723,8 @@ def choose_mode(n_in, n_out):
     return "forward" if cost_forward < cost_reverse else "reverse"
 
 
-def jacobian(fun, argnums=0, *, chunk_size=None, has_aux=False):
+def jacobian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, *,
+             chunk_size: int | None = None, has_aux: bool = False) -> Callable[..., Any]:
     """The Jacobian, by whichever mode the shapes favour (see :func:`choose_mode`).
 
     The function is first recorded on a tape (which reveals the output size); if
@@ -743,7 +752,7 @@ def jacobian(fun, argnums=0, *, chunk_size=None, has_aux=False):
     return jac
 
 
-def hessian(fun, argnums=0):
+def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The Hessian of a scalar function, forward-over-reverse (``jacfwd(jacrev(f))``).
 
     >>> import admodes as ad, numpy as np
@@ -754,7 +763,7 @@ def hessian(fun, argnums=0):
     return jacfwd(jacrev(fun, argnums), argnums)
 
 
-def hvp(fun, x, v):
+def hvp(fun: Callable[..., Any], x: Any, v: Any) -> Any:
     """The Hessian-vector product ``H(x) @ v`` without forming ``H``:
     forward mode over the reverse-mode gradient (one pass of each).
 

@@ -20,6 +20,8 @@ primitives with test domains, and this one carries a function as a parameter.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +83,7 @@ _checkpoint = Primitive("checkpoint", _impl, jvp_joint=_jvp, vjp_joint=_vjp, ana
                         doc="rematerialise a function during the backward sweep")
 
 
-def checkpoint(fun):
+def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
     """Rematerialise ``fun`` in reverse mode: store only its inputs on the tape and
     recompute its internals during the backward sweep.
 

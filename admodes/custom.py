@@ -6,6 +6,9 @@ serves every input), which is the shape of the course's ``backward(output_grad)`
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from .dispatch import bind, ndim_of, shape_of
@@ -150,7 +153,8 @@ def _op_jvp(tangents, ans, primals, params):
     return out
 
 
-def primitive(impl, jvp=None, vjp=None, *, name=None):
+def primitive(impl: Callable[..., Any], jvp: Callable[..., Any] | None = None,
+              vjp: Callable[..., Any] | None = None, *, name: str | None = None) -> Callable[..., Any]:
     """Make ``impl`` a primitive with hand-written rules (the function form).
 
     Args:

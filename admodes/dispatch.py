@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -255,7 +256,7 @@ def _annotate(e, prim, args):
         return TypeError(msg)
 
 
-def value(x):
+def value(x: Any) -> Any:
     """The plain value of ``x`` under any number of levels of boxes.
 
     The documented way to step outside differentiation: the result is a constant to

@@ -7,13 +7,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 from .check import check_grads
 
 __all__ = ["assert_grads_close"]
 
 
-def assert_grads_close(fun, *args, order=2, modes=("forward", "reverse"), eps=None,
-                       rtol=None, atol=None, n_dirs=3, seed=0):
+def assert_grads_close(fun: Callable[..., Any], *args: Any, order: int = 2,
+                       modes: Sequence[str] = ("forward", "reverse"), eps: float | None = None,
+                       rtol: float | None = None, atol: float | None = None, n_dirs: int = 3,
+                       seed: int = 0) -> None:
     """Assert that ``fun``'s derivatives at ``args`` match numerical ones (pytest-friendly).
 
     A thin layer over :func:`admodes.check.check_grads` taking the arguments

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -121,7 +123,7 @@ class CrossCheckReport:
         return f"<CrossCheckReport ok={self.ok}>"
 
 
-def crosscheck(fun, *args):
+def crosscheck(fun: Callable[..., Any], *args: Any) -> CrossCheckReport:
     """Compute the full derivative of ``fun`` at ``args`` five ways and compare them.
 
     The ways: forward mode (``jacfwd``), reverse mode (``jacrev``), central differences,

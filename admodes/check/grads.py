@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -349,8 +351,10 @@ def _table(rows, header):
                      + [line(b) for b in body])
 
 
-def check_grads(fun, args, order=2, modes=("forward", "reverse"), eps=None, rtol=None,
-                atol=None, *, n_dirs=3, seed=0):
+def check_grads(fun: Callable[..., Any], args: Sequence[Any], order: int = 2,
+                modes: Sequence[str] = ("forward", "reverse"), eps: float | None = None,
+                rtol: float | None = None, atol: float | None = None, *, n_dirs: int = 3,
+                seed: int = 0) -> None:
     """Check ``fun``'s forward- and reverse-mode derivatives, up to ``order``.
 
     At every order, in ``n_dirs`` random directions ``v`` (with cotangents ``u``):

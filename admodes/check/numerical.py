@@ -39,6 +39,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -384,7 +386,8 @@ def _assemble(J, inputs, outs, out_td):
     return _jac_assemble(rows, [o.shape for o in outs], inputs, True, out_td, in_major=False)
 
 
-def numerical_jacobian(fun, x, method="central", *, step=None, return_error=False):
+def numerical_jacobian(fun: Callable[..., Any], x: Any, method: str = "central", *, step: float | None = None,
+                       return_error: bool = False) -> Any:
     """The Jacobian of ``fun`` at ``x`` by finite differences or complex step.
 
     Args:

@@ -28,6 +28,8 @@ import linecache
 import os
 import sys
 import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -505,7 +507,8 @@ class Jitted:
         return self._retrace(key, entry, dyn, static, n)
 
 
-def jit(fun, static_argnums=(), optimize=True, max_variants=8):
+def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = (), optimize: bool | Sequence[str] = True,
+        max_variants: int = 8) -> Jitted:
     """Compile ``fun`` to generated Python (plain numpy calls), once per signature.
 
     ``fun`` may be a transformation: ``ad.jit(ad.grad(f))`` compiles the forward pass

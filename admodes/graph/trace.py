@@ -9,6 +9,8 @@ import math
 import operator
 import os
 import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +20,9 @@ from ..dispatch import Box, Level, bind, shape_of
 from ..registry import Primitive
 from ..tree import flatten, leaf_paths, unflatten
 from .nodes import Constant, GraphNode, Guard
+
+if TYPE_CHECKING:  # replay imports this module
+    from .replay import Graph
 
 __all__ = ["trace"]
 
@@ -278,7 +283,8 @@ def _arg_names(fun, n):
     return names[:n]
 
 
-def trace(fun, *example_args, static_argnums=()):
+def trace(fun: Callable[..., Any], *example_args: Any,
+          static_argnums: int | Sequence[int] = ()) -> Graph:
     """Run ``fun`` once on ``example_args`` and record it as a static :class:`Graph`.
 
     Args:

@@ -4,6 +4,7 @@ activations, ``Sequential``, ``MLP``."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -66,7 +67,7 @@ class Module:
             else:
                 yield from obj._slots(prefix + name + ".", seen)
 
-    def named_parameters(self):
+    def named_parameters(self) -> list[tuple[str, Parameter]]:
         """Returns a list of ``(dotted name, Parameter)`` pairs, each parameter once.
 
         >>> from admodes import nn
@@ -75,7 +76,7 @@ class Module:
         """
         return [(name, p) for _, _, name, p in self._slots()]
 
-    def parameters(self):
+    def parameters(self) -> list[Parameter]:
         """Returns the list of all parameters (recursively over sub-modules).
 
         >>> from admodes import nn
@@ -84,12 +85,12 @@ class Module:
         """
         return [p for _, _, _, p in self._slots()]
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Reset every parameter's ``.grad`` to ``None``."""
         for p in self.parameters():
             p.grad = None
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, np.ndarray]:
         """Returns ``{dotted name: numpy array}``, copies of the parameter values: the
         functional-style parameter pytree of this module.
 
@@ -99,7 +100,7 @@ class Module:
         """
         return {name: np.array(p._primal) for name, p in self.named_parameters()}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: dict[str, Any]) -> Module:
         """Set the parameter values from ``{dotted name: array}`` (all names, same shapes).
 
         Args:
@@ -114,7 +115,7 @@ class Module:
             p.data = state[name]
         return self
 
-    def apply(self, params, *args, **kwargs):
+    def apply(self, params: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``forward`` with the values of ``params`` (``{dotted name: array}``)
         standing in for the parameters: the functional form of the module, for
         ``ad.grad`` over a dict of arrays.  (Swaps attributes for the duration of the
@@ -122,7 +123,8 @@ class Module:
 
         Args:
             params: a dict with the keys of :meth:`state_dict`.
-            *args, **kwargs: the inputs of ``forward``.
+            *args: the positional inputs of ``forward``.
+            **kwargs: its keyword inputs.
 
         Returns:
             What ``forward`` returns.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import numpy as anp
 from ..dispatch import shape_of
 from ..tree import flatten, unflatten
@@ -34,12 +36,12 @@ class Optimizer:
                     "opt.update(params, grads) and build the optimiser without params")
         self.state = {}
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Reset the ``.grad`` of every managed parameter to ``None``."""
         for p in self.params:
             p.grad = None
 
-    def step(self):
+    def step(self) -> None:
         """Update every managed parameter that has a ``.grad`` (in place of ``.data``)."""
         if not self.params:
             raise RuntimeError(f"{type(self).__name__}.step(): no parameters to update; "
@@ -49,7 +51,7 @@ class Optimizer:
                 continue
             p._primal = self._apply(("param", i), p._primal, p.grad)
 
-    def update(self, params, grads):
+    def update(self, params: Any, grads: Any) -> Any:
         """The functional step: returns new params (same pytree) from ``grads``.
 
         Args:

@@ -6,6 +6,7 @@ import contextlib
 import itertools
 import operator
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -174,7 +175,7 @@ class Variable(Var):
 
     __slots__ = ()
 
-    def backward(self, grad=None, *, retain_graph=False):
+    def backward(self, grad: Any = None, *, retain_graph: bool = False) -> None:
         """Sweep the tape from this value; add each parameter's gradient into ``.grad``.
 
         Args:

@@ -22,6 +22,8 @@ at every call instead, so a cached pattern is never applied where it may not hol
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -318,7 +320,7 @@ def _star_sources(P, colors):
     return src_color, src_row
 
 
-def sparse_jacobian(f, mode="auto", sparsity=None):
+def sparse_jacobian(f: Callable[..., Any], mode: str = "auto", sparsity: Any = None) -> SparseJacobian:
     """A function ``x -> J(x)`` (scipy CSR, shape ``m x n`` over the flattened output and
     input) computed by colouring: one batched forward pass over the column colours, or
     one tape and one batched reverse sweep over the row colours.
@@ -345,7 +347,7 @@ def sparse_jacobian(f, mode="auto", sparsity=None):
     return SparseJacobian(f, mode, sparsity)
 
 
-def sparse_hessian(f, sparsity=None):
+def sparse_hessian(f: Callable[..., Any], sparsity: Any = None) -> SparseHessian:
     """A function ``x -> H(x)`` (symmetric scipy CSR, ``n x n``) computed from a star
     colouring with one batched forward-over-reverse pass (Hessian-vector products).
 

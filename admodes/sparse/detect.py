@@ -34,6 +34,8 @@ VJP that does not read it, and so adds no second-order dependence through it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -307,7 +309,7 @@ def detect(f, x, fname, hessian=False):
     return Detection(P, n, level.value_dependent, level.conservative)
 
 
-def jacobian_sparsity(f, x):
+def jacobian_sparsity(f: Callable[..., Any], x: Any) -> Any:
     """The structural sparsity pattern of the Jacobian of ``f`` at ``x``.
 
     Rows are the elements of the flattened output, columns those of the flattened input
@@ -332,7 +334,7 @@ def jacobian_sparsity(f, x):
     return detect(f, x, "jacobian_sparsity").pattern
 
 
-def hessian_sparsity(f, x):
+def hessian_sparsity(f: Callable[..., Any], x: Any) -> Any:
     """The structural sparsity pattern of the Hessian of a scalar ``f`` at ``x``: which
     pairs of input elements interact nonlinearly (the Jacobian pattern of ``grad(f)``,
     symmetrised).
