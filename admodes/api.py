@@ -55,7 +55,11 @@ def _argnums(argnums, nargs, fname):
         if not -nargs <= a < nargs:
             raise ValueError(f"{fname}: argnums {a} is out of range for a function called "
                              f"with {nargs} positional argument(s)")
-    return single, tuple(a % nargs for a in nums)
+    norm = tuple(a % nargs for a in nums)
+    if len(set(norm)) != len(norm):
+        raise ValueError(f"{fname}: argnums {nums} names the same argument more than once "
+                         "(each argument can be differentiated once per call)")
+    return single, norm
 
 
 def _as_input(x, path, fname):
