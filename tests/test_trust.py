@@ -51,3 +51,109 @@ def test_prod_hessian_over_axes_with_zeros():
     np.testing.assert_allclose(h, want)
     h0 = ad.jacfwd(ad.jacrev(lambda v: anp.prod(v, axis=0).sum()))(x).reshape(4, 4)
     np.testing.assert_allclose(h0, [[0, 0, 1, 0], [0, 0, 0, 1], [1, 0, 0, 0], [0, 1, 0, 0]])
+
+
+# ---------------------------------------------------------------- item 4: ufunc methods
+
+
+A23 = np.arange(1.0, 7.0).reshape(2, 3)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("ufunc, ref", [(np.add, np.sum), (np.maximum, np.max),
+                                        (np.minimum, np.min), (np.multiply, np.prod)])
+def test_ufunc_reduce_default_axis_0(mode, ufunc, ref):
+    w = np.array([1.0, -2.0, 0.5])
+    f = lambda x: (ufunc.reduce(x) * w).sum()  # noqa: E731
+    assert np.shape(ad.value(ufunc.reduce(ad.numpy.multiply(A23, 1.0)))) == (3,)
+    got = ad.grad(f, mode=mode)(A23)
+    want = ad.grad(lambda x: (ref(x, axis=0) * w).sum(), mode=mode)(A23)
+    np.testing.assert_allclose(got, want)
+    np.testing.assert_allclose(ad.value_and_grad(f, mode=mode)(A23)[0],
+                               (ufunc.reduce(A23) * w).sum())
+    g1 = ad.grad(lambda x: ufunc.reduce(x, axis=1, keepdims=True).sum(), mode=mode)(A23)
+    g1_ref = ad.grad(lambda x: ref(x, axis=1, keepdims=True).sum(), mode=mode)(A23)
+    np.testing.assert_allclose(g1, g1_ref)
+    g_all = ad.grad(lambda x: ufunc.reduce(x, axis=None), mode=mode)(A23)
+    np.testing.assert_allclose(g_all, ad.grad(lambda x: ref(x), mode=mode)(A23))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ufunc_accumulate_and_outer(mode):
+    w = np.arange(6.0).reshape(2, 3)
+    got = ad.grad(lambda x: (np.add.accumulate(x) * w).sum(), mode=mode)(A23)
+    np.testing.assert_allclose(got, [[3, 5, 7], [3, 4, 5]])
+    got = ad.grad(lambda x: (np.multiply.accumulate(x, axis=1) * w).sum(), mode=mode)(A23)
+    want = ad.grad(lambda x: (anp.cumprod(x, axis=1) * w).sum(), mode=mode)(A23)
+    np.testing.assert_allclose(got, want)
+    v = np.array([1.0, 2.0, 3.0])
+    out = ad.jacobian(lambda x: np.multiply.outer(x, v))(np.array([2.0, 5.0]))
+    assert out.shape == (2, 3, 2)
+    np.testing.assert_allclose(out[:, :, 0], [[1, 2, 3], [0, 0, 0]])
+    np.testing.assert_allclose(ad.grad(lambda x: np.subtract.outer(x, x).sum() + x.sum(),
+                                       mode=mode)(v), [1, 1, 1])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ufunc_at_and_unregistered_methods_raise_naming_the_method(mode):
+    with pytest.raises(TypeError, match=r"numpy\.add\.at"):
+        ad.grad(lambda x: np.add.at(x, [0], 1.0), mode=mode)(np.ones(3))
+    with pytest.raises(TypeError, match=r"numpy\.add\.reduceat"):
+        ad.grad(lambda x: np.add.reduceat(x, [0, 1]).sum(), mode=mode)(np.ones(3))
+    with pytest.raises(TypeError, match=r"numpy\.maximum\.accumulate"):
+        ad.grad(lambda x: np.maximum.accumulate(x).sum(), mode=mode)(np.ones(3))
+    with pytest.raises(TypeError, match=r"numpy\.add\.reduce: the keyword initial="):
+        ad.grad(lambda x: np.add.reduce(x, initial=1.0), mode=mode)(np.ones(3))
+
+
+# ---------------------------------------------------------------- keywords, item 13 ----
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_unsupported_numpy_keywords_raise_naming_keyword_and_function(mode):
+    x = np.array([0.5, 1.0])
+    for f, kw in [(lambda v: np.sum(v, where=np.array([True, False])), "where"),
+                  (lambda v: np.sum(v, initial=1.0), "initial"),
+                  (lambda v: np.max(v, initial=1.0), "initial"),
+                  (lambda v: np.exp(v, where=np.array([True, False])).sum(), "where"),
+                  (lambda v: np.add(v, 1.0, casting="unsafe").sum(), "casting")]:
+        with pytest.raises(TypeError, match=rf"numpy\.\w+: the keyword {kw}="):
+            ad.grad(f, mode=mode)(x)
+    # numpy's defaults spelled out are fine, and dtype= works on ufuncs
+    np.testing.assert_allclose(ad.grad(lambda v: np.add(v, 1.0, where=True).sum(),
+                                       mode=mode)(x), [1, 1])
+    np.testing.assert_allclose(ad.grad(lambda v: np.exp(v, dtype=np.float64).sum(),
+                                       mode=mode)(x), np.exp(x))
+    g = ad.grad(lambda v: np.exp(v, dtype=np.float32).sum(), mode=mode)(x)
+    np.testing.assert_allclose(g, np.exp(x), rtol=1e-6)
+    with pytest.raises(TypeError, match=r"numpy\.exp\(dtype=int64\)"):
+        ad.grad(lambda v: np.exp(v, dtype=np.int64).sum(), mode=mode)(x)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_clip_numpy2_keywords(mode):
+    x = np.array([0.0, 1.0, 0.7])
+    np.testing.assert_allclose(ad.grad(lambda v: np.clip(v, min=0.5).sum(), mode=mode)(x),
+                               [0, 1, 1])
+    np.testing.assert_allclose(ad.grad(lambda v: v.clip(max=0.8).sum(), mode=mode)(x),
+                               [1, 0, 1])
+    np.testing.assert_allclose(ad.grad(lambda v: anp.clip(v, min=0.5, max=0.8).sum(),
+                                       mode=mode)(x), [0, 0, 1])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_astype_float32_on_traced_values(mode):
+    x = np.array([0.1, 2.0])
+    v, g = ad.value_and_grad(lambda t: (t.astype(np.float32) ** 2).sum(), mode=mode)(x)
+    assert np.asarray(v).dtype == np.float32
+    assert np.asarray(g).dtype == np.float64  # cotangent cast back to the input's dtype
+    np.testing.assert_allclose(g, 2 * x, rtol=1e-6)
+    assert ad.jacfwd(lambda t: t.astype(np.float32))(x).dtype == np.float32
+    with pytest.raises(TypeError, match=r"ndarray\.astype\(dtype=int64\)"):
+        ad.grad(lambda t: t.astype(np.int64).sum(), mode=mode)(x)
+
+
+def test_diag_keeps_float32():
+    v = np.array([1.0, 2.0], np.float32)
+    assert anp.diag(v).dtype == np.float32
+    assert anp.diag(np.array([1.0, 2.0])).dtype == np.float64

@@ -382,9 +382,18 @@ _clip = register("clip", _clip_impl, (_clip_x, _clip_lo, _clip_hi),
                                        np.float64(0.7)], {})])
 
 
-def clip(x, a_min=None, a_max=None):
+def clip(x, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002
     """``numpy.clip``; the gradient passes where ``a_min <= x <= a_max`` (inclusive, as
-    PyTorch's ``clamp``) and flows to the bound that is active elsewhere."""
+    PyTorch's ``clamp``) and flows to the bound that is active elsewhere.  numpy 2's
+    keywords ``min=`` / ``max=`` name the same bounds."""
+    if min is not None:
+        if a_min is not None:
+            raise TypeError("clip: pass a_min or min, not both")
+        a_min = min
+    if max is not None:
+        if a_max is not None:
+            raise TypeError("clip: pass a_max or max, not both")
+        a_max = max
     lo = -np.inf if a_min is None else a_min
     hi = np.inf if a_max is None else a_max
     return bind(_clip, x, lo, hi)

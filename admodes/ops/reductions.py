@@ -7,7 +7,7 @@ import numpy as np
 
 from ..dispatch import Box, bind, ndim_of, shape_of, value
 from ..registry import register
-from .elementwise import divide, equal, exp, multiply, subtract, where
+from .elementwise import divide, exp, multiply, subtract, where
 from .shape import _axes_tuple, _nb, broadcast_to, flip, reshape
 
 _reshape_p, _broadcast_p = reshape.primitive, broadcast_to.primitive
