@@ -223,6 +223,7 @@ def _record(fun, args, kwargs, argnums, fname):
     """Run ``fun`` on a fresh tape; return (level, inputs, leaf ids, out leaves, tree)."""
     inputs = _Args(args, argnums, fname)
     level = ReverseLevel()
+    level.name = fname
     try:
         boxed = [level.leaf(x) for x in inputs.leaves]
         out = inputs.call(fun, boxed, kwargs)
@@ -415,6 +416,7 @@ def _tangent_dtype(t, x, path):
 
 def _push(fun, inputs, tangents, kwargs, batch, fname):
     level = ForwardLevel(batch=batch)
+    level.name = fname
     try:
         boxed = [x if t is None else Dual(x, t, level) for x, t in zip(inputs.leaves, tangents)]
         out = inputs.call(fun, boxed, kwargs)

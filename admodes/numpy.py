@@ -15,6 +15,7 @@ import builtins
 
 import numpy as _np
 
+from . import conversions as _conversions
 from .dispatch import Box, bind1, bind2, ndim_of, shape_of, value
 from .ops import linalg  # noqa: F401  (admodes.numpy.linalg)
 from .ops.contractions import dot, einsum, inner, matmul, outer, tensordot, trace, vdot  # noqa: F401
@@ -340,6 +341,7 @@ def _astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
 
 
 _install_box_methods(Box)
+_conversions.install(Box)  # float(), complex(), .item(), .tolist() (issue 9)
 
 
 # ---------------------------------------------------------------- more of numpy -------

@@ -157,3 +157,72 @@ def test_diag_keeps_float32():
     v = np.array([1.0, 2.0], np.float32)
     assert anp.diag(v).dtype == np.float32
     assert anp.diag(np.array([1.0, 2.0])).dtype == np.float64
+
+
+# ---------------------------------------------------------------- item 1: conversions --
+
+
+CONVERSIONS = [
+    ("float()", lambda x: float(x) * x),
+    ("float()", lambda x: math.sin(x)),
+    ("float()", lambda x: np.float64(x) * x),
+    ("np.float32()", lambda x: np.float32(x) * x),
+    ("complex()", lambda x: complex(x).real * x),
+    (r"x\.item\(\)", lambda x: x.item() * x),
+    (r"x\.tolist\(\)", lambda x: x.tolist() * x),
+]
+
+
+@pytest.mark.parametrize("what, f", CONVERSIONS)
+@pytest.mark.parametrize("transform, name", [
+    (lambda f: ad.grad(f), "grad"),
+    (lambda f: ad.grad(f, mode="forward"), "grad"),
+    (lambda f: ad.value_and_grad(f), "grad"),
+    (lambda f: ad.jacfwd(f), "jacfwd"),
+    (lambda f: ad.jacrev(f), "jacrev"),
+    (lambda f: ad.jacobian(f), "jacobian"),
+    (lambda f: ad.hessian(f), "jac"),
+    (lambda f: (lambda x: ad.jvp(f, (x,), (np.ones_like(x),))), "jvp"),
+    (lambda f: (lambda x: ad.vjp(f, x)), "vjp"),
+    (lambda f: ad.grad(ad.checkpoint(f)), "checkpoint"),
+])
+def test_scalar_conversions_raise_in_every_transformation(what, f, transform, name):
+    with pytest.raises(ad.TracerConversionError, match=rf"{what}.* inside {name}\w* \(") as e:
+        transform(f)(np.array(3.0))
+    assert isinstance(e.value, TypeError)
+    assert "ad.value(x)" in str(e.value) and "np.*" in str(e.value)
+    # nothing left behind: the next call works
+    assert transform(lambda x: anp.sin(x) * x)(np.array(3.0)) is not None
+    np.testing.assert_allclose(ad.grad(lambda x: anp.sin(x) * x)(3.0),
+                               np.sin(3.0) + 3.0 * np.cos(3.0))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_piecewise_constant_conversions_stay_allowed(mode):
+    def f(x):
+        n = int(x)  # piecewise constant: derivative 0 almost everywhere
+        y = x * n
+        if x > 0 and bool(x):
+            y = y + x * x
+        return y
+    assert ad.grad(f, mode=mode)(3.5) == pytest.approx(3 + 7.0)
+    assert ad.grad(lambda x: x * (x > 1.0), mode=mode)(2.0) == 1.0
+
+
+def test_check_grads_reports_a_conversion():
+    with pytest.raises(ad.TracerConversionError):
+        ad.check_grads(lambda x: float(x) * x, (3.0,))
+
+
+def test_nn_define_by_run_conversions_return_the_number():
+    from admodes import nn
+    lin = nn.Linear(2, 1, rng=0)
+    loss = nn.mse(lin(np.ones((3, 2))), np.zeros((3, 1)))
+    v = float(loss)
+    assert isinstance(v, float) and v == pytest.approx(loss.item())
+    assert isinstance(loss.item(), float)
+    loss.backward()
+    assert float(loss) == v
+    # ... but a parameter used inside a transformation is traced there
+    with pytest.raises(ad.TracerConversionError, match="float"):
+        ad.grad(lambda s: float(s * lin.weight.sum()) * s)(2.0)
