@@ -480,6 +480,9 @@ def _forward_grad(fun, args, kwargs, nums, chunk_size):
                 ts[j] = ts[j] * 1j
                 ct = (0.0 if ct is None else ct) - 1j * _or_zero(
                     _push(fun, inputs, ts, kwargs, False, "grad")[2][0])
+            if ct is not None and type(x) is not float and shape_of(ct) != shape_of(x):
+                from .ops.shape import reshape  # a size-1 array keeps its shape (1,), (1, 1)
+                ct = reshape(ct, shape_of(x))
             cts.append(ct)
         return out, cts, inputs
     outs, td, cols = _forward_columns(fun, inputs, kwargs, chunk_size, "grad")

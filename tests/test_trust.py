@@ -226,3 +226,22 @@ def test_nn_define_by_run_conversions_return_the_number():
     # ... but a parameter used inside a transformation is traced there
     with pytest.raises(ad.TracerConversionError, match="float"):
         ad.grad(lambda s: float(s * lin.weight.sum()) * s)(2.0)
+
+
+# ---------------------------------------------------------------- item 7: size-1 inputs
+
+
+@pytest.mark.parametrize("shape", [(1,), (1, 1), (1, 1, 1)])
+@pytest.mark.parametrize("mode", MODES)
+def test_grad_of_a_size_one_array_keeps_its_shape(shape, mode):
+    x = np.full(shape, 3.0)
+    f = lambda v: (v ** 3).sum()  # noqa: E731
+    g = ad.grad(f, mode=mode)(x)
+    assert np.shape(g) == shape
+    np.testing.assert_allclose(g, np.full(shape, 27.0))
+    for outer in MODES:
+        gg = ad.grad(lambda v: ad.grad(f, mode=mode)(v).sum(), mode=outer)(x)
+        assert np.shape(gg) == shape
+        np.testing.assert_allclose(gg, np.full(shape, 18.0))
+    vg = ad.value_and_grad(lambda a, b: (a * b).sum(), argnums=(0, 1), mode=mode)(x, 2.0)
+    assert np.shape(vg[1][0]) == shape and np.shape(vg[1][1]) == ()
