@@ -245,3 +245,33 @@ def test_grad_of_a_size_one_array_keeps_its_shape(shape, mode):
         np.testing.assert_allclose(gg, np.full(shape, 18.0))
     vg = ad.value_and_grad(lambda a, b: (a * b).sum(), argnums=(0, 1), mode=mode)(x, 2.0)
     assert np.shape(vg[1][0]) == shape and np.shape(vg[1][1]) == ()
+
+
+# ---------------------------------------------------------------- item 8: read-only ---
+
+
+def _many_constants(x):
+    s = x.sum(0).sum()  # each use sends a broadcast-constant cotangent back to x
+    return s * x.sum() + s * 2.0 + s * 3.0 + (x * s).sum() + x.mean() * x.sum(-1).sum()
+
+
+@pytest.mark.parametrize("shape", [(32, 40), (2, 3), (4096,)])
+@pytest.mark.parametrize("mode", MODES)
+def test_broadcast_constant_cotangents_on_large_arrays(shape, mode):
+    x = np.ones(shape)
+    n = x.size
+    want = np.full(shape, 4.0 * n + 5.0 + 2.0)  # f = 2 S**2 + 5 S + S**2 / n
+    np.testing.assert_allclose(ad.grad(_many_constants, mode=mode)(x), want)
+    if mode == "reverse":
+        np.testing.assert_allclose(ad.jacrev(_many_constants)(x), want)
+        _, pull = ad.vjp(_many_constants, x)
+        np.testing.assert_allclose(pull(1.0)[0], want)
+        np.testing.assert_allclose(pull(1.0)[0], want)  # the tape is swept again
+
+
+def test_broadcast_constant_cotangents_through_loss_backward():
+    from admodes import nn
+    p = nn.Parameter(np.ones((32, 40)))
+    loss = _many_constants(p)
+    loss.backward()
+    np.testing.assert_allclose(p.grad, np.full((32, 40), 4.0 * 1280 + 7.0))
