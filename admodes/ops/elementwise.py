@@ -59,8 +59,8 @@ def _scalar_or(npfn, mathfn):
         if type(x) is float:
             try:
                 return mathfn(x)
-            except (ValueError, OverflowError):
-                pass
+            except (ValueError, OverflowError, ZeroDivisionError):
+                pass  # numpy's answer (inf, nan) instead of Python's exception
         if _sweeping.depth:
             c = _constant(x)
             if c is not None:
@@ -171,6 +171,8 @@ def _pow_rhs(c, ans, x, y):
 
 
 def _py_pow(x, y):
+    if not (math.isfinite(x) and math.isfinite(y)):  # Python and C differ: pow(-inf, 0.5)
+        return np.power(np.float64(x), y)
     try:
         r = x ** y
     except (ZeroDivisionError, OverflowError):
@@ -309,7 +311,7 @@ maximum = _binary(
      lambda c, ans, x, y: multiply(c, _tie_mask(y, x))),
     (lambda c, ans, x, y: multiply(c, _tie_mask(x, y)),
      lambda c, ans, x, y: multiply(c, _tie_mask(y, x))),
-    pyop=lambda x, y: x if x > y else y, analytic=False,
+    pyop=lambda x, y: x if x > y or x != x else y, analytic=False,  # NaN propagates
     domain=lambda rng: [([rng.uniform(-2, 2, (2, 3)), rng.uniform(-2, 2, (3,))], {})], keep=(0, 1), keep_ans=False)
 minimum = _binary(
     "minimum", np.minimum,
@@ -317,7 +319,7 @@ minimum = _binary(
      lambda c, ans, x, y: multiply(c, _tie_mask(x, y))),
     (lambda c, ans, x, y: multiply(c, _tie_mask(y, x)),
      lambda c, ans, x, y: multiply(c, _tie_mask(x, y))),
-    pyop=lambda x, y: x if x < y else y, analytic=False,
+    pyop=lambda x, y: x if x < y or x != x else y, analytic=False,  # NaN propagates
     domain=lambda rng: [([rng.uniform(-2, 2, (2, 3)), rng.uniform(-2, 2, (3,))], {})], keep=(0, 1), keep_ans=False)
 
 
