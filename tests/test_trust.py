@@ -329,3 +329,63 @@ def test_reciprocal_at_zero_is_inf(mode):
     assert anp.reciprocal(0.0) == np.inf and anp.reciprocal(-0.0) == -np.inf
     assert ad.grad(anp.reciprocal, mode=mode)(0.0) == -np.inf
     assert np.isnan(anp.maximum(math.nan, 1.0)) and np.isnan(anp.minimum(math.nan, 1.0))
+
+
+# ---------------------------------------------------------------- item 5: custom rules -
+
+_A = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+_S = np.array([[1.0, 2.0], [3.0, 4.0]])
+
+
+def _matvec_primitive(M, name, batched=False):
+    # rules written for ONE direction: M @ t, M.T @ g (wrong on a batch of directions)
+    return ad.primitive(lambda x: M @ x, jvp=lambda ts, ans, x: M @ ts[0],
+                        vjp=lambda g, ans, x: (M.T @ g,), name=name, batched=batched)
+
+
+class _MatVec(ad.Operation):
+    name = "trust_matvec_op"
+    M = _A
+
+    def forward(self, x):
+        return self.M @ x
+
+    def backward(self, g):
+        return (self.M.T @ g,)
+
+    def jvp(self, t):
+        return self.M @ t
+
+
+@pytest.mark.parametrize("M", [_A, _S], ids=["wide", "square"])
+@pytest.mark.parametrize("kind", ["primitive", "operation"])
+def test_single_direction_custom_rules_under_every_transformation(M, kind):
+    if kind == "primitive":
+        op = _matvec_primitive(M, f"trust_matvec_{M.shape[1]}")
+    else:
+        op = type(f"MV{M.shape[1]}", (_MatVec,), {"name": f"trust_mv_{M.shape[1]}",
+                                                  "M": M})()
+    x = np.arange(1.0, M.shape[1] + 1)
+    f = lambda v: (op(v) ** 2).sum()  # noqa: E731
+    np.testing.assert_allclose(ad.jacfwd(op)(x), M)
+    np.testing.assert_allclose(ad.jacrev(op)(x), M)
+    np.testing.assert_allclose(ad.jacobian(op)(x), M)
+    for mode in MODES:
+        np.testing.assert_allclose(ad.grad(f, mode=mode)(x), 2 * M.T @ M @ x)
+    np.testing.assert_allclose(ad.hessian(f)(x), 2 * M.T @ M)
+    np.testing.assert_allclose(ad.jacfwd(ad.jacfwd(f))(x), 2 * M.T @ M)
+    np.testing.assert_allclose(ad.jacrev(ad.jacrev(f))(x), 2 * M.T @ M)
+    _, pull = ad.vjp(op, x)
+    np.testing.assert_allclose(pull(np.ones(M.shape[0]))[0], M.T @ np.ones(M.shape[0]))
+
+
+def test_batched_custom_rules_get_one_call_per_batch():
+    calls = []
+
+    def vjp(g, ans, x):
+        calls.append(np.shape(ad.value(g)))
+        return (anp.matmul(g, _A),)  # batch-polymorphic: (..., 2) @ (2, 3)
+
+    op = ad.primitive(lambda x: _A @ x, vjp=vjp, name="trust_batched", batched=True)
+    np.testing.assert_allclose(ad.jacrev(op)(np.ones(3)), _A)
+    assert calls == [(2, 2)]
