@@ -389,3 +389,45 @@ def test_batched_custom_rules_get_one_call_per_batch():
     op = ad.primitive(lambda x: _A @ x, vjp=vjp, name="trust_batched", batched=True)
     np.testing.assert_allclose(ad.jacrev(op)(np.ones(3)), _A)
     assert calls == [(2, 2)]
+
+
+# ---------------------------------------------------------------- item 3: edge points --
+# At kinks and ties the derivative is a convention (README: minimum-norm subgradient,
+# ties split evenly, clip inclusive), which finite differences cannot check, so the
+# registry's numerical domains avoid them; here every mode pair must give the documented
+# value exactly, to second order.
+
+_EDGES = {
+    "abs at 0": (lambda x: (anp.abs(x) * x).sum(), [0.0, 1.0, -1.0],
+                 [0, 2, 2], np.diag([0.0, 2, -2])),
+    "relu at 0": (lambda x: (anp.relu(x) * x).sum(), [0.0, 1.0, -1.0],
+                  [0, 2, 0], np.diag([0.0, 2, 0])),
+    "clip at its bounds": (lambda x: (anp.clip(x, -0.5, 0.5) * x).sum(),
+                           [0.5, -0.5, 0.2, 1.0], [1, -1, 0.4, 0.5], np.diag([2.0, 2, 2, 0])),
+    "max, two tied": (lambda x: anp.max(x * x), [1.0, -1.0, 0.5],
+                      [1, -1, 0], np.diag([1.0, 1, 0])),
+    "min, three tied": (lambda x: anp.min(x * x), [2.0, -2.0, 2.0, 3.0],
+                        [4 / 3, -4 / 3, 4 / 3, 0], np.diag([2 / 3, 2 / 3, 2 / 3, 0])),
+    "max over an axis, tied": (lambda x: anp.max((x * x).reshape(2, 2), axis=1).sum(),
+                               [1.0, 1.0, -2.0, 3.0], [1, 1, 0, 6], np.diag([1.0, 1, 0, 2])),
+    "maximum, tied": (lambda x: anp.maximum(x[:2] * x[:2], x[2:]).sum(), [1.0, 2.0, 1.0, 1.0],
+                      [1, 4, 0.5, 0], np.diag([1.0, 2, 0, 0])),
+    "minimum, tied": (lambda x: anp.minimum(x[:2] * x[:2], x[2:]).sum(), [1.0, 2.0, 1.0, 1.0],
+                      [1, 0, 0.5, 1], np.diag([1.0, 0, 0, 0])),
+    "prod, two zeros": (lambda x: anp.prod(x), [0.0, 3.0, 0.0],
+                        [0, 0, 0], [[0, 0, 3], [0, 0, 0], [3, 0, 0]]),
+}
+
+
+@pytest.mark.parametrize("case", list(_EDGES))
+def test_second_order_at_kinks_ties_and_zeros_every_mode_pair(case):
+    f, x, g, h = _EDGES[case]
+    x = np.array(x)
+    for mode in MODES:
+        np.testing.assert_allclose(ad.grad(f, mode=mode)(x), g, atol=1e-12)
+    pairs = {"ff": ad.jacfwd(ad.jacfwd(f)), "fr": ad.jacfwd(ad.jacrev(f)),
+             "rf": ad.jacrev(ad.jacfwd(f)), "rr": ad.jacrev(ad.jacrev(f)),
+             "hessian": ad.hessian(f),
+             "grad-of-grad": ad.jacfwd(ad.grad(f, mode="forward"))}
+    for name, hf in pairs.items():
+        np.testing.assert_allclose(hf(x), h, atol=1e-12, err_msg=f"{case}, {name}")
