@@ -10,6 +10,7 @@ from . import ops as _ops  # noqa: F401  (registers the primitives)
 from .api import grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp  # noqa: F401
 from .check import check_grads, crosscheck, numerical_jacobian  # noqa: F401
 from .checkpoint import checkpoint  # noqa: F401
+from .conversions import TracerConversionError  # noqa: F401
 from .custom import Operation, primitive  # noqa: F401
 from .dispatch import EscapedBoxError, counting, value  # noqa: F401
 from .graph import Graph, RetraceRequired, trace  # noqa: F401
@@ -23,6 +24,6 @@ __all__ = [
     "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian", "hessian",
     "hvp", "registry", "Operation", "primitive", "value", "counting", "EscapedBoxError",
     "check_grads", "numerical_jacobian", "crosscheck", "checkpoint", "trace", "Graph",
-    "RetraceRequired", "jit", "numpy", "nn", "sparse", "jacobian_sparsity", "hessian_sparsity",
-    "sparse_jacobian", "sparse_hessian",
+    "RetraceRequired", "TracerConversionError", "jit", "numpy", "nn", "sparse",
+    "jacobian_sparsity", "hessian_sparsity", "sparse_jacobian", "sparse_hessian",
 ]

@@ -58,7 +58,11 @@ def _argnums(argnums, nargs, fname):
         if not -nargs <= a < nargs:
             raise ValueError(f"{fname}: argnums {a} is out of range for a function called "
                              f"with {nargs} positional argument(s)")
-    return single, tuple(a % nargs for a in nums)
+    norm = tuple(a % nargs for a in nums)
+    if len(set(norm)) != len(norm):
+        raise ValueError(f"{fname}: argnums {nums} names the same argument more than once "
+                         "(each argument can be differentiated once per call)")
+    return single, norm
 
 
 def _as_input(x, path, fname):
@@ -234,6 +238,7 @@ def _record(fun, args, kwargs, argnums, fname):
     """Run ``fun`` on a fresh tape; return (level, inputs, leaf ids, out leaves, tree)."""
     inputs = _Args(args, argnums, fname)
     level = ReverseLevel()
+    level.name = fname
     try:
         boxed = [level.leaf(x) for x in inputs.leaves]
         ids = [b._idx for b in boxed]  # before the call: fun may assign into its inputs
@@ -446,6 +451,7 @@ def _tangent_dtype(t, x, path):
 
 def _push(fun, inputs, tangents, kwargs, batch, fname):
     level = ForwardLevel(batch=batch)
+    level.name = fname
     try:
         boxed = [x if t is None else Dual(x, t, level) for x, t in zip(inputs.leaves, tangents)]
         out = inputs.call(fun, boxed, kwargs)
@@ -510,6 +516,9 @@ def _forward_grad(fun, args, kwargs, nums, chunk_size):
                 ts[j] = ts[j] * 1j
                 ct = (0.0 if ct is None else ct) - 1j * _or_zero(
                     _push(fun, inputs, ts, kwargs, False, "grad")[2][0])
+            if ct is not None and type(x) is not float and shape_of(ct) != shape_of(x):
+                from .ops.shape import reshape  # a size-1 array keeps its shape (1,), (1, 1)
+                ct = reshape(ct, shape_of(x))
             cts.append(ct)
         return out, cts, inputs
     outs, td, cols = _forward_columns(fun, inputs, kwargs, chunk_size, "grad")

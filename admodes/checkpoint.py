@@ -48,6 +48,7 @@ def _vjp(g, ans, primals, params):
     """Recompute ``fun`` on a fresh tape and sweep it with ``g``."""
     fun = params["fun"]
     level = ReverseLevel()
+    level.name = "checkpoint"
     try:
         boxed = [level.leaf(x) if _differentiable(x) else x for x in primals]
         out = fun(*boxed)
@@ -67,6 +68,7 @@ def _jvp(tangents, ans, primals, params):
     fun = params["fun"]
     t0 = tangents[0]
     level = ForwardLevel(batch=ndim_of(t0) > ndim_of(primals[0]))
+    level.name = "checkpoint"
     try:
         boxed = [Dual(x, t, level) if _differentiable(x) else x
                  for x, t in zip(primals, tangents)]

@@ -41,6 +41,41 @@ def _check_grads(name, kind, grads, primals, lead_of):
     return tuple(out)
 
 
+def _one_direction_at_a_time(rule, lead, batched_args, nout):
+    """Apply ``rule`` to each direction of a batch of directions (issue 9).
+
+    ``jacfwd``, ``jacrev`` and forward-mode ``grad`` push a batch of directions through
+    a primitive at once (leading batch axes ``lead`` on tangents / cotangents).  A user's
+    rule written for one direction (``A @ t``) would be silently wrong on a batch, so
+    unless the primitive declares ``batched=True`` its rule runs once per direction and
+    the results are stacked (with admodes ops, so they differentiate again).
+
+    ``batched_args`` are the rule's batched arguments; ``rule(*one_direction)`` returns
+    one result (``nout`` None) or a tuple of ``nout`` results, each possibly None."""
+    from .ops.shape import getitem, reshape, stack
+    n = int(np.prod(lead, dtype=np.int64))
+    flat = [reshape(a, (n,) + shape_of(a)[len(lead):]) for a in batched_args]
+    rows = [rule(*[getitem(a, k) for a in flat]) for k in range(n)]
+    if nout is None:
+        out = stack(rows, 0) if n else None
+        return reshape(out, lead + shape_of(out)[1:]) if n else out
+    results = []
+    for i in range(nout):
+        col = [r[i] for r in rows]
+        if all(c is None for c in col):
+            results.append(None)
+            continue
+        shape = next(shape_of(c) for c in col if c is not None)
+        col = [np.zeros(shape) if c is None else c for c in col]
+        out = stack(col, 0)
+        results.append(reshape(out, lead + shape_of(out)[1:]))
+    return tuple(results)
+
+
+def _lead(t, x):
+    return shape_of(t)[:ndim_of(t) - ndim_of(x)]
+
+
 def _broadcasts(got, want):
     try:
         return np.broadcast_shapes(got, want) == want
@@ -54,13 +89,15 @@ class Operation:
     Subclass it, give it a ``name``, a ``forward`` (values in, value out, plain numpy
     allowed), a ``backward(output_grad)`` returning one input gradient per input (a
     tuple) and, for forward mode, ``jvp(*tangents)`` returning the output tangent.
+    The rules receive ONE direction (a tangent shaped like its input, a cotangent
+    shaped like the output); ``jacfwd``/``jacrev``/forward ``grad`` call them once per
+    direction, unless the class sets ``batched = True`` to declare that its rules
+    accept leading batch axes (then one call serves a batch of directions).
     Inside the rules ``self.inputs`` are the primal inputs and ``self.value`` the
     output; write the rules with operators or ``admodes.numpy`` so they differentiate
     again.  After a backward sweep ``self.grads`` holds the input gradients.
 
-    The subclass registers itself in ``ad.registry`` under ``name``.  Rules may receive
-    a tangent (or cotangent) with one leading batch axis (from ``jacfwd``/``jacrev``);
-    elementwise rules written with operators handle it as they stand.
+    The subclass registers itself in ``ad.registry`` under ``name``.
 
     >>> import admodes as ad
     >>> class Cube(ad.Operation):
@@ -79,6 +116,7 @@ class Operation:
     """
 
     name: str | None = None
+    batched: bool = False  # True: the rules accept leading batch axes
     inputs: tuple = ()
     value = None
     grads: tuple | None = None
@@ -134,8 +172,13 @@ def _op_impl(*inputs, op):
 def _op_vjp(g, ans, primals, params):
     op = params["op"]
     node = op._node(primals, ans)
-    grads = node.backward(g)
-    lead = shape_of(g)[:ndim_of(g) - ndim_of(ans)]
+    lead = _lead(g, ans)
+    if lead and not op.batched:
+        grads = _one_direction_at_a_time(
+            lambda gk: _check_grads(op.name, "backward", node.backward(gk), primals, ()),
+            lead, [g], len(primals))
+    else:
+        grads = node.backward(g)
     grads = _check_grads(op.name, "backward", grads, primals, lead)
     node.grads = op.grads = grads
     return grads
@@ -144,8 +187,12 @@ def _op_vjp(g, ans, primals, params):
 def _op_jvp(tangents, ans, primals, params):
     op = params["op"]
     node = op._node(primals, ans)
-    out = node.jvp(*tangents)
-    lead = shape_of(tangents[0])[:ndim_of(tangents[0]) - ndim_of(primals[0])] if tangents else ()
+    lead = _lead(tangents[0], primals[0]) if tangents else ()
+    if lead and not op.batched:
+        out = _one_direction_at_a_time(lambda *ts: _check_jvp(op.name, node.jvp(*ts), ans),
+                                       lead, tangents, None)
+    else:
+        out = node.jvp(*tangents)
     want = lead + shape_of(ans)
     if shape_of(out) != want:
         raise ValueError(f"{op.name}.jvp returned shape {shape_of(out)}; the output tangent "
@@ -153,8 +200,16 @@ def _op_jvp(tangents, ans, primals, params):
     return out
 
 
+def _check_jvp(name, out, ans):
+    if shape_of(out) != shape_of(ans):
+        raise ValueError(f"{name}.jvp returned shape {shape_of(out)} for one direction; "
+                         f"the output tangent must have the output's shape {shape_of(ans)}")
+    return out
+
+
 def primitive(impl: Callable[..., Any], jvp: Callable[..., Any] | None = None,
-              vjp: Callable[..., Any] | None = None, *, name: str | None = None) -> Callable[..., Any]:
+              vjp: Callable[..., Any] | None = None, *, name: str | None = None,
+              batched: bool = False) -> Callable[..., Any]:
     """Make ``impl`` a primitive with hand-written rules (the function form).
 
     Args:
@@ -164,6 +219,10 @@ def primitive(impl: Callable[..., Any], jvp: Callable[..., Any] | None = None,
         vjp: ``vjp(g, ans, *primals) -> tuple of input cotangents``, or None for forward
             mode only.
         name: registry name (default ``impl.__name__``).
+        batched: the rules are written for ONE direction (a tangent shaped like its
+            input, a cotangent shaped like the output) unless this is True; then
+            ``jacfwd``/``jacrev``/forward ``grad`` call them once per direction.  Set
+            it when the rules accept leading batch axes (one call per batch).
 
     Returns:
         A function that applies the primitive; its ``.primitive`` is the record.
@@ -182,12 +241,22 @@ def primitive(impl: Callable[..., Any], jvp: Callable[..., Any] | None = None,
         raise ValueError(f"primitive: the name {name!r} belongs to a built-in primitive")
 
     def jvp_joint(tangents, ans, primals, params):
-        out = jvp(tangents, ans, *primals)
-        return out
+        lead = _lead(tangents[0], primals[0]) if tangents else ()
+        if lead and not batched:
+            return _one_direction_at_a_time(
+                lambda *ts: _check_jvp(name, jvp(ts, ans, *primals), ans),
+                lead, tangents, None)
+        return jvp(tangents, ans, *primals)
 
     def vjp_joint(g, ans, primals, params):
-        lead = shape_of(g)[:ndim_of(g) - ndim_of(ans)]
-        return _check_grads(name, "vjp", vjp(g, ans, *primals), primals, lead)
+        lead = _lead(g, ans)
+        if lead and not batched:
+            grads = _one_direction_at_a_time(
+                lambda gk: _check_grads(name, "vjp", vjp(gk, ans, *primals), primals, ()),
+                lead, [g], len(primals))
+        else:
+            grads = vjp(g, ans, *primals)
+        return _check_grads(name, "vjp", grads, primals, lead)
 
     prim = Primitive(name, impl, jvp_joint=jvp_joint if jvp else None,
                      vjp_joint=vjp_joint if vjp else None, analytic=False)

@@ -48,13 +48,14 @@ class EscapedBoxError(RuntimeError):
 class Level:
     """One transformation call.  Subclasses say how to apply a primitive's rule."""
 
-    __slots__ = ("id", "alive")
+    __slots__ = ("id", "alive", "name")
 
     kind = "abstract"
 
     def __init__(self):
         self.id = next(_level_ids)
         self.alive = True
+        self.name = None  # the transformation (``grad``, ``jacfwd`` ...), for messages
 
     def process(self, prim, args, params):
         """Apply ``prim`` to ``args`` that hold boxes of this level: unbox them, apply

@@ -15,6 +15,7 @@ import builtins
 
 import numpy as _np
 
+from . import conversions as _conversions
 from .dispatch import Box, bind1, bind2, ndim_of, shape_of, value
 from .ops import linalg  # noqa: F401  (admodes.numpy.linalg)
 from .ops.contractions import dot, einsum, inner, matmul, outer, tensordot, trace, vdot  # noqa: F401
@@ -209,16 +210,7 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     if kwargs.get("out") is not None:
         raise TypeError(f"numpy.{ufunc.__name__}: admodes values are immutable; "
                         "out= is not supported on traced values")
-    if method == "__call__":
-        op = _UFUNCS.get(ufunc)
-        if op is not None and not kwargs:
-            return op(*inputs)
-    elif method == "reduce" and ufunc in _REDUCE:
-        return _REDUCE[ufunc](*inputs, **kwargs)
-    raise TypeError(
-        f"numpy.{ufunc.__name__}{'' if method == '__call__' else '.' + method}: no "
-        "differentiable primitive is registered for it in admodes; see admodes.registry "
-        "or add one with ad.primitive / ad.Operation")
+    return _ufunc_method(ufunc, method, inputs, kwargs)
 
 
 def _array_function(self, func, types, args, kwargs):
@@ -228,6 +220,8 @@ def _array_function(self, func, types, args, kwargs):
         raise TypeError(
             f"{name}.{func.__name__}: no differentiable primitive is registered for it in "
             "admodes; see admodes.registry or add one with ad.primitive / ad.Operation")
+    if kwargs:
+        _check_keywords(func, op, kwargs)
     return op(*args, **kwargs)
 
 
@@ -292,7 +286,7 @@ def _install_box_methods(cls):
         "dot": lambda self, other: dot(self, other),
         "ravel": lambda self: ravel(self), "flatten": lambda self: ravel(self),
         "squeeze": lambda self, axis=None: squeeze(self, axis),
-        "clip": lambda self, a_min=None, a_max=None: clip(self, a_min, a_max),
+        "clip": lambda self, a_min=None, a_max=None, **kw: clip(self, a_min, a_max, **kw),
         "swapaxes": lambda self, a1, a2: swapaxes(self, a1, a2),
         "diagonal": lambda self, offset=0, axis1=0, axis2=1: diagonal(self, offset, axis1, axis2),
         "trace": lambda self, offset=0, axis1=0, axis2=1: trace(self, offset, axis1, axis2),
@@ -349,14 +343,13 @@ def _box_copy(self):
     return box_copy(self)
 
 
-def _astype(self, dtype):
-    dt = _np.dtype(dtype)
-    if dt.kind not in "fc":
-        raise TypeError(f"astype({dt}): a traced value can only be cast to a float dtype")
-    return self
+def _astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+    from .ops.cast import astype
+    return astype(self, dtype, "ndarray.astype")
 
 
 _install_box_methods(Box)
+_conversions.install(Box)  # float(), complex(), .item(), .tolist() (issue 9)
 
 
 # ---------------------------------------------------------------- more of numpy -------
@@ -561,3 +554,94 @@ for _cls_attr, _fn in (("real", property(real, doc="The real part (differentiabl
                        ("imag", property(imag, doc="The imaginary part (differentiable).")),
                        ("conj", conj), ("conjugate", conj)):
     setattr(Box, _cls_attr, _fn)
+
+# ---------------------------------------------------------------- ufunc methods, keywords
+# (issue 9)  ``ufunc.reduce`` reduces over axis 0 by default, as numpy does;
+# ``accumulate`` and ``outer`` work where admodes has the primitive; ``at`` / ``reduceat``
+# and numpy keywords admodes does not implement raise, naming the method or keyword.
+
+_ACCUMULATE = {_np.add: cumsum, _np.multiply: cumprod}
+# keywords whose value is numpy's default (so they change nothing)
+_HARMLESS = {"out": (None,), "where": (True,), "casting": ("same_kind",),
+             "order": ("K",), "subok": (True,), "signature": (None,)}
+
+
+def _reject_keywords(name, kwargs):
+    for k, v in kwargs.items():
+        ok = _HARMLESS.get(k, ())
+        if not builtins.any(v is d or (type(v) is type(d) and v == d) for d in ok):
+            raise TypeError(f"{name}: the keyword {k}= is not supported by admodes on "
+                            "traced values")
+
+
+def _cast(x, dtype, name):
+    if dtype is None:
+        return x
+    from .ops.cast import astype
+    return astype(x, dtype, name)
+
+
+def _ufunc_method(ufunc, method, inputs, kwargs):
+    name = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else "." + method)
+    kwargs = dict(kwargs)
+    dtype = kwargs.pop("dtype", None)
+    if method == "__call__":
+        op = _UFUNCS.get(ufunc)
+        if op is not None:
+            _reject_keywords(name, kwargs)
+            return _cast(op(*inputs), dtype, name)
+    elif method == "reduce" and ufunc in _REDUCE:
+        axis = kwargs.pop("axis", 0)
+        keepdims = kwargs.pop("keepdims", False)
+        _reject_keywords(name, kwargs)
+        (x,) = inputs
+        if axis is not None and ndim_of(x) == 0:
+            raise ValueError(f"{name}: cannot reduce a 0-d value over axis {axis}")
+        return _REDUCE[ufunc](_cast(x, dtype, name), axis, keepdims)
+    elif method == "accumulate" and ufunc in _ACCUMULATE:
+        axis = kwargs.pop("axis", 0)
+        _reject_keywords(name, kwargs)
+        (x,) = inputs
+        if ndim_of(x) == 0:
+            raise ValueError(f"{name}: cannot accumulate a 0-d value")
+        return _ACCUMULATE[ufunc](_cast(x, dtype, name), axis)
+    elif method == "outer" and ufunc in _UFUNCS and len(inputs) == 2:
+        _reject_keywords(name, kwargs)
+        a, b = inputs
+        a = reshape(a, shape_of(a) + (1,) * ndim_of(b))
+        return _cast(_UFUNCS[ufunc](a, b), dtype, name)
+    elif method in ("at", "reduceat"):
+        raise TypeError(f"{name}: not supported on traced values (it updates in place, "
+                        "and admodes values are immutable); build the result functionally, "
+                        "e.g. with where / concatenate or a one-hot sum" if method == "at" else
+                        f"{name}: not supported on traced values; reduce each segment "
+                        "with getitem and the reduction instead")
+    raise TypeError(
+        f"{name}: no differentiable primitive is registered for it in admodes; see "
+        "admodes.registry or add one with ad.primitive / ad.Operation")
+
+
+_SIGNATURES = {}
+
+
+def _check_keywords(func, op, kwargs):
+    """numpy keywords that ``op`` does not take raise, naming keyword and function."""
+    import inspect
+    params = _SIGNATURES.get(op)
+    if params is None:
+        try:
+            sig = inspect.signature(op).parameters.values()
+        except (TypeError, ValueError):
+            return
+        if builtins.any(p.kind is p.VAR_KEYWORD for p in sig):
+            params = True
+        else:
+            params = frozenset(p.name for p in sig)
+        _SIGNATURES[op] = params
+    if params is True:
+        return
+    extra = {k: v for k, v in kwargs.items() if k not in params}
+    if extra:
+        _reject_keywords(f"numpy.{func.__name__}", extra)
+        for k in extra:
+            del kwargs[k]

@@ -275,7 +275,7 @@ def _sweep(tape, seeds, leaves, consume, apply, every):
                     c = unbroadcast(c, ps, ndim_of(g) - ndim_of(ans))
             if prev is None:
                 cts[p] = c
-                if prim.vjp_into is not None and type(c) is ndarray:
+                if prim.vjp_into is not None and type(c) is ndarray and c.flags.writeable:
                     owned.add(id(c))  # a fresh scatter result
             elif type(prev) is float and type(c) is float:
                 cts[p] = prev + c
@@ -284,7 +284,8 @@ def _sweep(tape, seeds, leaves, consume, apply, every):
                 np.add(prev, c, out=prev)
             else:
                 cts[p] = total = bind(add, prev, c)
-                if type(total) is ndarray:
+                # (the sum of two broadcast constants is a read-only broadcast view)
+                if type(total) is ndarray and total.flags.writeable:
                     owned.add(id(total))
     return out
 

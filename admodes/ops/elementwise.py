@@ -59,8 +59,8 @@ def _scalar_or(npfn, mathfn):
         if type(x) is float:
             try:
                 return mathfn(x)
-            except (ValueError, OverflowError):
-                pass
+            except (ValueError, OverflowError, ZeroDivisionError):
+                pass  # numpy's answer (inf, nan) instead of Python's exception
         if _sweeping.depth:
             c = _constant(x)
             if c is not None:
@@ -171,6 +171,8 @@ def _pow_rhs(c, ans, x, y):
 
 
 def _py_pow(x, y):
+    if not (math.isfinite(x) and math.isfinite(y)):  # Python and C differ: pow(-inf, 0.5)
+        return np.power(np.float64(x), y)
     try:
         r = x ** y
     except (ZeroDivisionError, OverflowError):
@@ -309,7 +311,7 @@ maximum = _binary(
      lambda c, ans, x, y: multiply(c, _tie_mask(y, x))),
     (lambda c, ans, x, y: multiply(c, _tie_mask(x, y)),
      lambda c, ans, x, y: multiply(c, _tie_mask(y, x))),
-    pyop=lambda x, y: x if x > y else y, analytic=False,
+    pyop=lambda x, y: x if x > y or x != x else y, analytic=False,  # NaN propagates
     domain=lambda rng: [([rng.uniform(-2, 2, (2, 3)), rng.uniform(-2, 2, (3,))], {})], keep=(0, 1), keep_ans=False)
 minimum = _binary(
     "minimum", np.minimum,
@@ -317,7 +319,7 @@ minimum = _binary(
      lambda c, ans, x, y: multiply(c, _tie_mask(x, y))),
     (lambda c, ans, x, y: multiply(c, _tie_mask(y, x)),
      lambda c, ans, x, y: multiply(c, _tie_mask(x, y))),
-    pyop=lambda x, y: x if x < y else y, analytic=False,
+    pyop=lambda x, y: x if x < y or x != x else y, analytic=False,  # NaN propagates
     domain=lambda rng: [([rng.uniform(-2, 2, (2, 3)), rng.uniform(-2, 2, (3,))], {})], keep=(0, 1), keep_ans=False)
 
 
@@ -382,9 +384,18 @@ _clip = register("clip", _clip_impl, (_clip_x, _clip_lo, _clip_hi),
                                        np.float64(0.7)], {})])
 
 
-def clip(x, a_min=None, a_max=None):
+def clip(x, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002
     """``numpy.clip``; the gradient passes where ``a_min <= x <= a_max`` (inclusive, as
-    PyTorch's ``clamp``) and flows to the bound that is active elsewhere."""
+    PyTorch's ``clamp``) and flows to the bound that is active elsewhere.  numpy 2's
+    keywords ``min=`` / ``max=`` name the same bounds."""
+    if min is not None:
+        if a_min is not None:
+            raise TypeError("clip: pass a_min or min, not both")
+        a_min = min
+    if max is not None:
+        if a_max is not None:
+            raise TypeError("clip: pass a_max or max, not both")
+        a_max = max
     lo = -np.inf if a_min is None else a_min
     hi = np.inf if a_max is None else a_max
     return bind(_clip, x, lo, hi)

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..dispatch import Box, bind, ndim_of, shape_of, value
 from ..registry import register
-from .elementwise import divide, equal, exp, multiply, subtract, where
+from .elementwise import divide, exp, multiply, subtract, where
 from .shape import _axes_tuple, _nb, broadcast_to, flip, reshape
 
 _reshape_p, _broadcast_p = reshape.primitive, broadcast_to.primitive
@@ -177,18 +177,38 @@ def _prod_impl(x, axis, keepdims):
 
 
 def _prod_partials(ans, x, axis):
-    """d prod / d x_i = product of the others, exact with zeros present:
-    no zeros -> ans / x; one zero -> the product of the non-zeros at that zero, 0
-    elsewhere; two or more zeros -> 0 everywhere."""
-    is_zero = equal(x, 0.0)
-    n_zero = np.sum(value(is_zero), axis=axis, keepdims=True)
-    x_safe = where(is_zero, 1.0, x)
-    prod_nonzero = bind(_prod, x_safe, axis=axis, keepdims=True)
+    """d prod / d x_i = product of the others.  Without zeros that is ``ans / x``; with
+    zeros it is the exclusive product ``prod_{k < i} x_k * prod_{k > i} x_k`` over the
+    reduced axes (flattened), built with cumprod, whose rules are exact at zeros, so
+    that it differentiates again (second order at a zero, several zeros)."""
+    if np.all(value(x) != 0):
+        xs = shape_of(x)
+        ans_k = reshape(ans, _kept_shape(xs, axis)) if shape_of(ans) != _kept_shape(xs, axis) \
+            else ans
+        return divide(ans_k, x)
+    return _exclusive_prod(x, axis)
+
+
+def _exclusive_prod(x, axis):
+    from .shape import concatenate, getitem, transpose
     xs = shape_of(x)
-    ans_k = reshape(ans, _kept_shape(xs, axis)) if shape_of(ans) != _kept_shape(xs, axis) else ans
-    no_zero = divide(ans_k, x_safe)
-    one_zero = where(is_zero, prod_nonzero, 0.0)
-    return where(n_zero == 0, no_zero, where(n_zero == 1, one_zero, 0.0))
+    nd = len(xs)
+    red = sorted(a + nd for a in axis)
+    kept = [i for i in range(nd) if i not in red]
+    perm = tuple(kept + red)
+    xt = transpose(x, perm) if perm != tuple(range(nd)) else x
+    lead = tuple(xs[i] for i in kept)
+    n = int(np.prod([xs[i] for i in red], dtype=np.int64))
+    xf = reshape(xt, lead + (n,))
+    one = np.ones(lead + (1,))
+    head = getitem(xf, (Ellipsis, slice(0, n - 1)))
+    tail = flip(getitem(xf, (Ellipsis, slice(1, n))), (-1,))
+    left = concatenate([one, cumprod(head, -1)], -1) if n > 1 else one
+    right = flip(concatenate([one, cumprod(tail, -1)], -1), (-1,)) if n > 1 else one
+    p = reshape(multiply(left, right), lead + tuple(xs[i] for i in red))
+    if perm == tuple(range(nd)):
+        return p
+    return transpose(p, tuple(int(i) for i in np.argsort(perm)))
 
 
 def _prod_jvp(t, ans, x, axis, keepdims):
@@ -201,8 +221,18 @@ def _prod_vjp(g, ans, x, axis, keepdims):
 
 def _prod_domain(rng):
     x = rng.uniform(0.5, 1.5, (2, 3, 4)) * rng.choice([-1.0, 1.0], (2, 3, 4))
+    z1 = x.copy()
+    z1[0, 1, 2] = 0.0  # one zero
+    z2 = x.copy()
+    z2[1, 0, [0, 3]] = 0.0  # two zeros in one row
+    z2[0, 2, 1] = 0.0
     return [([x], {"axis": (-1,), "keepdims": False}),
-            ([x], {"axis": (-3, -2, -1), "keepdims": False})]
+            ([x], {"axis": (-3, -2, -1), "keepdims": False}),
+            ([z1], {"axis": (-1,), "keepdims": False}),
+            ([z1], {"axis": (-3, -1), "keepdims": True}),
+            ([z2], {"axis": (-1,), "keepdims": False}),
+            ([z2], {"axis": (-3, -2, -1), "keepdims": False}),
+            ([np.array([0.0, 2.0, 3.0])], {"axis": (-1,), "keepdims": False})]
 
 
 _prod = register("prod", _prod_impl, _prod_jvp, _prod_vjp, domain=_prod_domain,

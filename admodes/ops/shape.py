@@ -569,7 +569,8 @@ def diag(v, k=0):
     if nd != 1:
         raise ValueError(f"diag: input must be 1-d or 2-d, got shape {shape_of(v)}")
     n = shape_of(v)[0] + abs(k)
-    embed = np.zeros((shape_of(v)[0], n, n))
+    vdt = np.result_type(value(v))
+    embed = np.zeros((shape_of(v)[0], n, n), dtype=vdt if vdt.kind in "fc" else float)
     i = np.arange(shape_of(v)[0])
     embed[i, i + max(0, -k), i + max(0, k)] = 1.0
     from .contractions import einsum
