@@ -547,7 +547,7 @@ _FUNCTIONS.update({
     **{getattr(_np.fft, name): getattr(fft, name) for name in fft.__all__},
     **{getattr(_np.linalg, name): getattr(linalg, name)
        for name in ("eigh", "eigvalsh", "svd", "svdvals", "matrix_power", "multi_dot",
-                    "pinv", "lstsq")},
+                    "pinv", "lstsq", "qr")},
 })
 for _cls_attr, _fn in (("real", property(real, doc="The real part (differentiable).")),
                        ("imag", property(imag, doc="The imaginary part (differentiable).")),
