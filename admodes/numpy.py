@@ -341,11 +341,9 @@ def _setitem(self, idx, val):
                     "not supported; build the result with where / concatenate / pad instead")
 
 
-def _astype(self, dtype):
-    dt = _np.dtype(dtype)
-    if dt.kind not in "fc":
-        raise TypeError(f"astype({dt}): a traced value can only be cast to a float dtype")
-    return self
+def _astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+    from .ops.elementwise import astype
+    return astype(self, dtype)
 
 
 _install_box_methods(Box)
@@ -362,6 +360,7 @@ from .ops.elementwise import (  # noqa: E402,F401
     arcsinh,
     arctanh,
     around,
+    astype,
     cbrt,
     deg2rad,
     degrees,
@@ -472,6 +471,7 @@ _UFUNCS.update({
     _np.trunc: trunc,
 })
 _FUNCTIONS.update({
+    _np.astype: astype,
     _np.round: round, _np.around: around, _np.isclose: isclose, _np.allclose: allclose,
     _np.sinc: sinc, _np.nan_to_num: nan_to_num,
     _np.cumprod: cumprod, _np.median: median, _np.percentile: percentile,

@@ -77,7 +77,10 @@ def test_registry_patterns_cover_jacobian(name, args, params):
     rule = prim.sparsity
     if d.conservative:
         assert rule is None or rule == "matmul"  # batched matmul: documented fallback
-    elif rule in EXACT or rule == "reduce" and name in ("sum", "logsumexp", "prod") or (
+    # (cumprod's domain holds zeros: some of its Jacobian's zeros are values, not
+    # structure, so its scan pattern is checked for exactness in test_coverage2.py)
+    elif rule in EXACT and name != "cumprod" or rule == "reduce" and name in (
+            "sum", "logsumexp", "prod") or (
             prim.elementwise and name in ("add", "multiply", "sin", "exp", "divide", "tanh")):
         np.testing.assert_array_equal(P, dense != 0)
 
