@@ -344,7 +344,7 @@ def _box_copy(self):
 
 
 def _astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
-    from .ops.cast import astype
+    from .ops.elementwise import astype
     return astype(self, dtype, "ndarray.astype")
 
 
@@ -363,6 +363,7 @@ from .ops.elementwise import (  # noqa: E402,F401
     arcsinh,
     arctanh,
     around,
+    astype,
     cbrt,
     deg2rad,
     degrees,
@@ -473,6 +474,7 @@ _UFUNCS.update({
     _np.trunc: trunc,
 })
 _FUNCTIONS.update({
+    _np.astype: astype,
     _np.round: round, _np.around: around, _np.isclose: isclose, _np.allclose: allclose,
     _np.sinc: sinc, _np.nan_to_num: nan_to_num,
     _np.cumprod: cumprod, _np.median: median, _np.percentile: percentile,
@@ -548,7 +550,7 @@ _FUNCTIONS.update({
     **{getattr(_np.fft, name): getattr(fft, name) for name in fft.__all__},
     **{getattr(_np.linalg, name): getattr(linalg, name)
        for name in ("eigh", "eigvalsh", "svd", "svdvals", "matrix_power", "multi_dot",
-                    "pinv", "lstsq")},
+                    "pinv", "lstsq", "qr")},
 })
 for _cls_attr, _fn in (("real", property(real, doc="The real part (differentiable).")),
                        ("imag", property(imag, doc="The imaginary part (differentiable).")),
@@ -577,7 +579,7 @@ def _reject_keywords(name, kwargs):
 def _cast(x, dtype, name):
     if dtype is None:
         return x
-    from .ops.cast import astype
+    from .ops.elementwise import astype
     return astype(x, dtype, name)
 
 

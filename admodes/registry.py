@@ -85,7 +85,7 @@ class Primitive:
         sparsity: structural-sparsity rule (:mod:`admodes.sparse.detect`): ``"index"``
             (the output's entries are copies of the array arguments' entries, or zero:
             the impl applied to element ids says which), ``"reduce"`` (reduces along the
-            ``axis`` parameter), ``"scan"`` (cumsum), ``"scatter"`` (scatter-add),
+            ``axis`` parameter), ``"scan"`` (cumsum, cumprod), ``"scatter"`` (scatter-add),
             ``"matmul"``, or ``None``: derived from ``elementwise``, else dense
             (conservative).
     """

@@ -39,6 +39,9 @@ class Call:
         args: ``args(rng) -> tuple`` of float inputs (all differentiated).
         method: ``method(*args)`` using the ndarray method, or None.
         forms: which namespaces to try (``"np"``, ``"anp"``).
+        raises: ``(exception type, message start)`` when the derivative does not exist
+            at the point: the call is supported when every form raises exactly that
+            clear error in every mode (and the value is numpy's).
     """
 
     group: str
@@ -49,6 +52,7 @@ class Call:
     method: object = None
     forms: tuple = ("np", "anp")
     extra: dict = field(default_factory=dict)
+    raises: tuple = None
 
 
 def _u(*shape, lo=-2.0, hi=2.0):
@@ -78,8 +82,8 @@ def _sym(a):
 CALLS: list[Call] = []
 
 
-def _add(group, name, code, fn, args, method=None, forms=("np", "anp")):
-    CALLS.append(Call(group, name, code, fn, args, method, forms))
+def _add(group, name, code, fn, args, method=None, forms=("np", "anp"), raises=None):
+    CALLS.append(Call(group, name, code, fn, args, method, forms, raises=raises))
 
 
 # ---------------------------------------------------------------- elementwise ---------
@@ -238,9 +242,9 @@ for _ord in ("1", "3", "np.inf"):
 _SING = np.array([[1.0, 2.0, 0.5], [2.0, 4.0, 1.0], [0.3, -1.0, 2.0]])
 _add(L, "linalg.det (singular)", "np.linalg.det(S)", lambda xp, a: xp.linalg.det(a),
      lambda rng: (_SING.copy(),))
-_add(L, "linalg.slogdet (singular)", "np.linalg.slogdet(S)[1] finite part",
-     lambda xp, a: xp.linalg.slogdet(a)[0] * 0.0 + xp.linalg.det(a),
-     lambda rng: (_SING.copy(),))
+_add(L, "linalg.slogdet (singular)", "np.linalg.slogdet(S)[1] (= -inf: no derivative)",
+     lambda xp, a: xp.linalg.slogdet(a)[1], lambda rng: (_SING.copy(),),
+     raises=(np.linalg.LinAlgError, "linalg.slogdet: the matrix is singular"))
 
 # ---------------------------------------------------------------- misc ----------------
 M = "misc"
@@ -318,21 +322,10 @@ def _special():
 # ---------------------------------------------------------------- running -------------
 
 
-def _real_only(fun):
-    """Reject complex inputs, so the checker's reference is Richardson differences and
-    never the complex step: numpy functions such as ``vdot`` conjugate a complex
-    argument, which would corrupt a complex-step reference for a real function."""
-    def f(*args):
-        if any(isinstance(a, (np.ndarray, np.generic, complex)) and np.iscomplexobj(a)
-               for a in args):
-            raise TypeError("coverage: real inputs only")
-        return fun(*args)
-    return f
-
-
-def _check(fun, args, order, modes, n_dirs=3):
+def _check(fun, args, order, modes, n_dirs=3, raises=None):
     from ..check import check_grads
-    fun = _real_only(fun)
+    if raises is not None:
+        return _check_raises(fun, args, modes, raises)
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
@@ -342,6 +335,31 @@ def _check(fun, args, order, modes, n_dirs=3):
     except Exception as e:  # the unsupported ones: record what they raise
         return type(e).__name__
     return "ok"
+
+
+def _check_raises(fun, args, modes, raises):
+    """A call whose derivative does not exist at the point: numpy's value, and the
+    expected clear error in every mode."""
+    from ..api import grad
+    from ..tree import flatten
+    exc, msg = raises
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        want = flatten(fun(*args))[0]
+        for mode in modes:
+            try:
+                grad(lambda *a: sum(np.sum(o) for o in flatten(fun(*a))[0]), mode=mode)(*args)
+            except exc as e:
+                if not str(e).startswith(msg):
+                    return type(e).__name__ + " (unclear message)"
+            except Exception as e:
+                return type(e).__name__
+            else:
+                return "no error"
+    if want and not all(np.array_equal(np.asarray(w), np.asarray(r), equal_nan=True)
+                        for w, r in zip(want, flatten(fun(*[np.asarray(a) for a in args]))[0])):
+        return "WRONG"
+    return "raises"
 
 
 def _namespace(form):
@@ -360,23 +378,28 @@ def run(calls=None):
         first = c.forms[0]
         xp = _namespace(first)
         f = (lambda xp: lambda *a: c.fn(xp, *a))(xp)
-        row = {"call": c, "forward": _check(f, args, 1, ("forward",)),
-               "reverse": _check(f, args, 1, ("reverse",))}
-        row["second"] = (_check(f, args, 2, ("forward", "reverse"))
-                         if row["forward"] == row["reverse"] == "ok" else "-")
+        good = "ok" if c.raises is None else "raises"
+        row = {"call": c, "forward": _check(f, args, 1, ("forward",), raises=c.raises),
+               "reverse": _check(f, args, 1, ("reverse",), raises=c.raises)}
+        row["second"] = (_check(f, args, 2, ("forward", "reverse"), raises=c.raises)
+                         if row["forward"] == row["reverse"] == good else "-")
         others = {}
         for form in c.forms[1:]:
             g = (lambda xp: lambda *a: c.fn(xp, *a))(_namespace(form))
-            others[form] = _check(g, args, 1, ("forward", "reverse"), n_dirs=1)
+            others[form] = _check(g, args, 1, ("forward", "reverse"), n_dirs=1,
+                                  raises=c.raises)
         if c.method is not None:
-            others["method"] = _check(c.method, args, 1, ("forward", "reverse"), n_dirs=1)
+            others["method"] = _check(c.method, args, 1, ("forward", "reverse"), n_dirs=1,
+                                      raises=c.raises)
         row["others"] = others
-        row["ok"] = (row["second"] == "ok" and all(v == "ok" for v in others.values()))
+        row["ok"] = (row["second"] == good and all(v == good for v in others.values()))
         results.append(row)
     return results
 
 
 def _cell(s):
+    if s == "raises":
+        return "✓ raises"
     return "✓" if s == "ok" else ("**WRONG**" if s == "WRONG" else s)
 
 
@@ -397,7 +420,9 @@ def render(results):
         "reverse mode and to second order in both modes; the `admodes.numpy` form and the",
         "ndarray method (where numpy has one) to first order in both modes.  A cell names",
         "the exception a call raises when it is not supported; **WRONG** would be a",
-        "derivative that disagrees with finite differences.",
+        "derivative that disagrees with finite differences.  **✓ raises** marks a point",
+        "where the derivative does not exist: the value is numpy's and every form raises",
+        "the documented error naming the function and the reason, in both modes.",
         "",
         f"**{n_ok} / {len(results)} calls supported** (every form, both modes, second "
         f"order); {wrong} wrong.",
@@ -444,7 +469,7 @@ def main(argv=None):
         return 0 if same else 1
     a.output.parent.mkdir(parents=True, exist_ok=True)
     a.output.write_text(text)
-    print(text.splitlines()[13])
+    print(next(line for line in text.splitlines() if line.startswith("**")))
     return 0
 
 

@@ -20,6 +20,7 @@ from .numerical import (
     _outputs,
     _real64,
     complex_step_problem,
+    complex_step_truncation,
 )
 
 __all__ = ["check_grads"]
@@ -44,14 +45,16 @@ class _Directional:
     def __call__(self, v):
         """(estimate, error estimate, rounding estimate) per output leaf."""
         if self.complex:
-            h = self.eps
             ctype = [np.result_type(a.dtype, np.complex64) for a in self.inputs.arrays]
-            arrays = [a.astype(c) + (0 if d is None else 1j * h * d)
-                      for a, c, d in zip(self.inputs.arrays, ctype, v)]
-            outs = self.call(arrays)
-            est = [np.imag(o).astype(np.float64) / h for o in outs]
-            zero = [np.zeros(e.shape) for e in est]
-            return est, zero, [self.eps * np.abs(e) for e in est]
+            h, big = self.eps, self.eps ** (1 / 3)
+            ests = []
+            for step in (h, big):
+                arrays = [a.astype(c) + (0 if d is None else 1j * step * d)
+                          for a, c, d in zip(self.inputs.arrays, ctype, v)]
+                ests.append([np.imag(o).astype(np.float64) / step for o in self.call(arrays)])
+            est = ests[0]
+            err = [complex_step_truncation(e, b, h, big) for e, b in zip(*ests)]
+            return est, err, [self.eps * np.abs(e) for e in est]
         h, best, best_rel, moved = self.h0, None, np.inf, 0
         for _ in range(6):
             got = self._pair(v, h)

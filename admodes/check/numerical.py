@@ -49,7 +49,8 @@ from ..dispatch import Box, counting
 from ..registry import registry
 from ..tree import flatten, leaf_paths
 
-__all__ = ["numerical_jacobian", "input_scale", "complex_step_problem"]
+__all__ = ["numerical_jacobian", "input_scale", "complex_step_problem",
+           "complex_step_truncation"]
 
 
 _METHODS = ("central", "richardson", "complex")
@@ -163,12 +164,12 @@ def _real64(arrs):
 # ---------------------------------------------------------------- analyticity ---------
 
 
-def _primitives_used(fun, inputs):
-    """Names of the primitives ``fun`` runs at ``inputs`` (one traced real evaluation),
-    or None if it cannot be traced."""
+def _primitives_used(fun, arrays, build):
+    """Names of the primitives ``fun`` runs at ``arrays`` (one traced evaluation), or
+    None if it cannot be traced."""
     try:
         with counting() as snapshot:
-            vjp(lambda *xs: fun(*inputs.build(xs)), *inputs.arrays)
+            vjp(lambda *xs: fun(*build(xs)), *arrays)
             _, per = snapshot(by_primitive=True)
         return set(per)
     except Exception:
@@ -178,11 +179,17 @@ def _primitives_used(fun, inputs):
 def complex_step_problem(fun, inputs):
     """Why complex step is not valid for ``fun`` at ``inputs`` (None when it is): a
     primitive it runs is not complex-analytic (its registry flag), or it cannot be
-    traced to find out."""
-    used = _primitives_used(fun, inputs)
-    if used is None:
+    traced to find out.  The primitives are listed at the real point and at a complex
+    one, since code may branch on the dtype (``numpy.vdot`` conjugates complex input)."""
+    real = _primitives_used(fun, inputs.arrays, inputs.build)
+    if real is None:
         return "the function could not be traced to list its primitives"
-    bad = sorted(n for n in used if n in registry and not registry[n].analytic)
+    cplx_arrays = [a.astype(np.result_type(a.dtype, np.complex64)) + 1j * 1e-30
+                   for a in inputs.arrays]
+    cplx = _primitives_used(fun, cplx_arrays, inputs.build)
+    if cplx is None:
+        return "the function does not accept complex input"
+    bad = sorted(n for n in real | cplx if n in registry and not registry[n].analytic)
     if bad:
         return "not complex-analytic: " + ", ".join(bad)
     return None
@@ -310,40 +317,57 @@ def _jac_richardson(call, inputs, out_sizes):
     return _stack(cols, out_sizes), _stack(errs, out_sizes)
 
 
-def _jac_complex(call, inputs, out_sizes):
-    cols = []
+def complex_step_truncation(est_h, est_big, h, big):
+    """Error bar of a complex-step estimate at step ``h`` from a second one at a larger
+    step ``big``: Im f(x + ih) / h = f' - h² d³f / 6 + O(h^4), so the truncation at
+    ``h`` is (est_h - est_big) h² / (big² - h²).  It matters where f' is 0 but d³f is
+    not (cumprod across two zeros: the cross term (ih)(ih) = -h²), which a bar relative
+    to the estimate misses.  Where either estimate is not finite the bar is 0."""
+    with np.errstate(all="ignore"):
+        d = np.abs(np.asarray(est_h) - np.asarray(est_big)) * (h * h / (big * big - h * h))
+    return np.where(np.isfinite(d), d, 0.0)
+
+
+def _jac_complex(call, inputs, out_sizes, with_error=False):
+    cols, errs = [], []
     for k, a in enumerate(inputs.arrays):
         flat = a.reshape(-1)
         s = inputs.scales[k].reshape(-1)
         ctype = np.result_type(flat.dtype, np.complex64)
         eps = np.finfo(flat.dtype).eps
         for i in range(flat.size):
-            h = float(eps * s[i])
-            z = flat.astype(ctype)
-            z[i] += 1j * h
-            arrays = list(inputs.arrays)
-            arrays[k] = z.reshape(a.shape)
-            outs = call(arrays)
-            for o in outs:
-                if o.dtype.kind == "f":  # a float output lost its imaginary part
-                    raise _NotAnalytic("an output was real for complex input")
-            cols.append(np.imag(_vec(outs)).astype(np.float64) / h)
-    return _stack(cols, out_sizes)
+            col = []
+            for step in ((eps, eps ** (1 / 3)) if with_error else (eps,)):
+                h = float(step * s[i])
+                z = flat.astype(ctype)
+                z[i] += 1j * h
+                arrays = list(inputs.arrays)
+                arrays[k] = z.reshape(a.shape)
+                outs = call(arrays)
+                for o in outs:
+                    if o.dtype.kind == "f":  # a float output lost its imaginary part
+                        raise _NotAnalytic("an output was real for complex input")
+                col.append(np.imag(_vec(outs)).astype(np.float64) / h)
+            cols.append(col[0])
+            if with_error:
+                errs.append(complex_step_truncation(col[0], col[1], eps, eps ** (1 / 3))
+                            + 4 * eps * np.abs(col[0]))
+    return _stack(cols, out_sizes), (_stack(errs, out_sizes) if with_error else None)
 
 
 class _NotAnalytic(Exception):
     pass
 
 
-def _try_complex(fun, inputs, call, out_sizes):
-    """Complex-step Jacobian, or (None, reason) when complex step is not valid."""
+def _try_complex(fun, inputs, call, out_sizes, with_error):
+    """Complex-step (Jacobian, error), or (None, reason) when complex step is not valid."""
     why = complex_step_problem(fun, inputs)
     if why is not None:
         return None, why
     try:
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("error", np.exceptions.ComplexWarning)
-            return _jac_complex(call, inputs, out_sizes), None
+            return _jac_complex(call, inputs, out_sizes, with_error), None
     except (_NotAnalytic, TypeError, ValueError, np.exceptions.ComplexWarning) as e:
         return None, f"the function does not accept complex input ({e})"
 
@@ -357,9 +381,9 @@ def _numerical_flat(fun, inputs, method, step=None, with_error=False):
     eps = max(inputs.eps, out_eps)
     note = ""
     if method == "complex":
-        J, why = _try_complex(fun, inputs, call, out_sizes)
-        if J is not None:
-            err = 4 * eps * np.abs(J) if with_error else None
+        got, why = _try_complex(fun, inputs, call, out_sizes, with_error)
+        if got is not None:
+            J, err = got
             return J, err, (outs, out_td), note
         note = f"complex step not valid ({why}); used Richardson differences"
         warnings.warn(f"numerical_jacobian: {note}", stacklevel=3)

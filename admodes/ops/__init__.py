@@ -5,7 +5,6 @@ complex intermediates (complex), ``numpy.fft`` (fft) and ``scipy.special`` (spec
 Importing this package registers every primitive in :data:`admodes.registry`."""
 
 from . import (  # noqa: F401  (registers)
-    cast,
     complex,
     contractions,
     decompositions,

@@ -247,6 +247,11 @@ def split_complex(fun, args):
     cplx = [np.iscomplexobj(value(x)) for x in leaves]
     real_leaves = [_parts(x) if c else x for x, c in zip(leaves, cplx)]
 
+    # Which outputs are complex is decided once, at the first call (the checker's first
+    # call is at the given point): under complex step a real output turns complex and
+    # must stay one leaf, carrying its imaginary perturbation.
+    split = []
+
     def real_fun(*rargs):
         rl, _ = flatten(list(rargs))
         it = iter(rl)
@@ -259,8 +264,11 @@ def split_complex(fun, args):
                 full.append(next(it))
         out = fun(*unflatten(td, full))
         oleaves, otd = flatten(out)
-        oleaves = [stack([real(o), imag(o)]) if np.iscomplexobj(value(o)) else o
-                   for o in oleaves]
+        if not split:
+            split.append([np.iscomplexobj(value(o)) for o in oleaves])
+        flags = split[0] if len(split[0]) == len(oleaves) else [
+            np.iscomplexobj(value(o)) for o in oleaves]
+        oleaves = [stack([real(o), imag(o)]) if f else o for o, f in zip(oleaves, flags)]
         return unflatten(otd, oleaves)
 
     return real_fun, tuple(unflatten(td, real_leaves))

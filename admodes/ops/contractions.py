@@ -243,6 +243,15 @@ def dot(a, b):
 
 
 def vdot(a, b):
+    """``numpy.vdot``: ``sum(conj(a) * b)`` over the flattened inputs (a complex ``a``
+    is conjugated, through the ``conj`` primitive).
+
+    >>> vdot(np.array([1j, 2.0]), np.array([1j, 1.0]))
+    np.complex128(3+0j)
+    """
+    from .complex import _iscomplex, conj
+    if _iscomplex(a):
+        a = conj(a)
     return einsum("i,i->", reshape(a, (-1,)), reshape(b, (-1,)))
 
 

@@ -9,7 +9,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..dispatch import bind, ndim_of, shape_of, value
+from ..dispatch import Box, bind, ndim_of, shape_of, value
 from ..registry import register
 from .contractions import matmul
 from .elementwise import add, divide, multiply, subtract, where
@@ -22,8 +22,8 @@ from .shape import (
     reshape,
 )
 
-__all__ = ["eigh", "eigvalsh", "svd", "svdvals", "pinv", "lstsq", "EighResult", "SVDResult",
-           "LstsqResult"]
+__all__ = ["eigh", "eigvalsh", "svd", "svdvals", "pinv", "lstsq", "qr", "EighResult", "SVDResult",
+           "LstsqResult", "QRResult"]
 
 
 # ---------------------------------------------------------------- eigh ----------------
@@ -36,6 +36,13 @@ __all__ = ["eigh", "eigvalsh", "svd", "svdvals", "pinv", "lstsq", "EighResult", 
 # At an exactly repeated eigenvalue F is infinite and the eigenvector derivative is
 # nan (as in JAX and PyTorch: the eigenvectors are not unique there); eigenvalue
 # derivatives stay finite (eigvalsh has rules that never form F).
+
+
+def _real_only(a, fname):
+    """The rules here are real: a traced complex matrix would get a wrong derivative."""
+    if isinstance(a, Box) and np.iscomplexobj(value(a)):
+        raise TypeError(f"linalg.{fname}: complex input is not differentiable in admodes "
+                        "(its rules are written for real matrices)")
 
 
 def _eigh_impl(a, upper):
@@ -132,6 +139,7 @@ def eigh(a, UPLO="L"):
            [1. , 0.5]])
     """
     _square(a, "eigh")
+    _real_only(a, "eigh")
     if UPLO not in ("L", "U"):
         raise ValueError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
     out = bind(_eigh, a, upper=UPLO == "U")
@@ -181,6 +189,7 @@ def eigvalsh(a, UPLO="L"):
            [0., 1.]])
     """
     _square(a, "eigvalsh")
+    _real_only(a, "eigvalsh")
     if UPLO not in ("L", "U"):
         raise ValueError(f"linalg.eigvalsh: UPLO must be 'L' or 'U', got {UPLO!r}")
     return bind(_eigvalsh, a, upper=UPLO == "U")
@@ -302,6 +311,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     if ndim_of(a) < 2:
         raise np.linalg.LinAlgError(f"linalg.svd: {ndim_of(a)}-dimensional array given; "
                                     "the array must be at least two-dimensional")
+    _real_only(a, "svd")
     if not compute_uv:
         return svdvals(a)
     if full_matrices:
@@ -352,6 +362,7 @@ def svdvals(a):
     array([[ 1.,  0.],
            [ 0., -1.]])
     """
+    _real_only(a, "svdvals")
     return bind(_svdvals, a)
 
 
@@ -383,9 +394,11 @@ def pinv(a, rcond=None, hermitian=False, *, rtol=None):
     s = np.linalg.svd(np.asarray(value(a)), compute_uv=False)
     keep = s > cut * s[..., :1]
     if keep.all() and m and n:
-        if m >= n:   # (aᵀa)⁻¹ aᵀ
-            return solve_matrix(matmul(_mT(a), a), _mT(a))
-        return _mT(solve_matrix(matmul(a, _mT(a)), a))   # aᵀ (a aᵀ)⁻¹
+        from .complex import _iscomplex, conj
+        ah = conj(_mT(a)) if _iscomplex(a) else _mT(a)
+        if m >= n:   # (aᴴa)⁻¹ aᴴ
+            return solve_matrix(matmul(ah, a), ah)
+        return _mT(solve_matrix(_mT(matmul(a, ah)), _mT(ah)))   # aᴴ (a aᴴ)⁻¹
     u, sv, vh = svd(a, full_matrices=False)
     inv_s = where(keep, divide(1.0, where(keep, sv, 1.0)), 0.0)
     return matmul(multiply(_mT(vh), expand_dims(inv_s, -2)), _mT(u))
@@ -417,3 +430,127 @@ def lstsq(a, b, rcond=None):
     else:
         residuals = np.zeros((0,))
     return LstsqResult(x, residuals, rank, svdvals(a))
+
+
+# ---------------------------------------------------------------- qr ------------------
+# Reduced QR a = Q R of a (stack of) m x n matrices with m >= n (Q: m x n with
+# orthonormal columns, R: n x n upper triangular, numpy's signs).  One primitive packs
+# [Q; R] as rows, shape (..., m + n, n).  With X = Qᵀ da R⁻¹ and Ω = tril(X, -1) -
+# tril(X, -1)ᵀ (skew), JAX's forward rule:
+#   jvp:  dQ = Q (Ω - X) + da R⁻¹,   dR = (X - Ω) R
+# and its transpose, PyTorch's backward formula (M = R̄ Rᵀ - Qᵀ Q̄, copied from its upper
+# triangle to the lower one):
+#   vjp:  ā = (Q̄ + Q sym_u(M)) R⁻ᵀ,   sym_u(M) = triu(M) + triu(M, 1)ᵀ
+# R⁻¹ exists exactly when a has full column rank; at a rank-deficient a, Q is not
+# determined by a and the rules raise, naming qr.  Wide matrices (m < n) are a
+# composite: Q, R₁ = qr(a[:, :m]) and R₂ = Qᵀ a[:, m:] (as Householder QR computes them).
+
+
+def _qr_impl(a):
+    q, r = np.linalg.qr(a)
+    return np.concatenate([q, r], axis=-2)
+
+
+def _split_qr(packed):
+    rows, n = shape_of(packed)[-2:]
+    q = getitem(packed, (Ellipsis, slice(0, rows - n), slice(None)))
+    r = getitem(packed, (Ellipsis, slice(rows - n, None), slice(None)))
+    return q, r
+
+
+def _solve_r(r, b):
+    """``r⁻¹ b`` for the triangular factor, or a LinAlgError that names qr."""
+    try:
+        return solve_matrix(r, b)
+    except np.linalg.LinAlgError:
+        raise np.linalg.LinAlgError(
+            "linalg.qr: the matrix does not have full column rank (R has a zero on its "
+            "diagonal), so Q is not determined by a there and qr has no derivative"
+        ) from None
+
+
+def _qr_jvp(t, ans, a):
+    q, r = _split_qr(ans)
+    _, strict, _ = _masks(shape_of(r)[-1])
+    y = _mT(_solve_r(_mT(r), _mT(t)))             # da R⁻¹
+    x = matmul(_mT(q), y)                          # Qᵀ da R⁻¹
+    low = multiply(x, strict)
+    omega = subtract(low, _mT(low))
+    dq = add(matmul(q, subtract(omega, x)), y)
+    dr = matmul(subtract(x, omega), r)
+    return concatenate([dq, dr], axis=-2)
+
+
+def _qr_vjp(g, ans, a):
+    q, r = _split_qr(ans)
+    gq, gr = _split_qr(g)
+    lower, strict, _ = _masks(shape_of(r)[-1])
+    m = subtract(matmul(gr, _mT(r)), matmul(_mT(q), gq))
+    upper = _mT(lower)                              # triu mask, diagonal included
+    b = add(multiply(m, upper), _mT(multiply(m, _mT(strict))))
+    c = add(gq, matmul(q, b))
+    return _mT(_solve_r(r, _mT(c)))                 # c R⁻ᵀ
+
+
+def _qr_domain(rng):
+    q = np.linalg.qr(rng.normal(size=(4, 3)))[0]
+    ill = q @ np.array([[2.0, 1.0, 0.5], [0.0, -1.2, 0.3], [0.0, 0.0, 0.2]])
+    return [([rng.normal(size=(4, 3))], {}), ([rng.normal(size=(3, 3))], {}),
+            ([rng.normal(size=(2, 4, 2))], {}), ([rng.normal(size=(3, 1))], {}),
+            ([ill], {})]
+    # ill: nearly dependent columns, |R₂₂| = 0.2 (not smaller: the registry's Richardson
+    # reference starts with steps of 0.1 x scale, which must not cross the sign flip of
+    # numpy's R₂₂ at 0).
+
+
+_qr = register("qr", _qr_impl, _qr_jvp, _qr_vjp, domain=_qr_domain, analytic=False,
+               keep=(), keep_ans=True)
+
+QRResult = namedtuple("QRResult", ["Q", "R"])
+
+
+def qr(a, mode="reduced"):
+    """QR decomposition (``numpy.linalg.qr``), differentiable in the reduced form.
+
+    ``a = Q R`` with orthonormal columns in ``Q`` and ``R`` upper triangular, with
+    numpy's signs.  Derivatives: JAX's forward rule and PyTorch's backward formula
+    (tall and square ``a``); a wide ``a`` (m < n) factors its first m columns and
+    gets ``R``'s remaining columns as ``Qᵀ a[..., m:]``.  At a matrix whose first
+    ``min(m, n)`` columns are linearly dependent the factors are not determined by
+    ``a`` and the derivative raises ``LinAlgError``.
+
+    Args:
+        a: shape ``(..., m, n)``, real.
+        mode: ``"reduced"`` (``Q``: ``(..., m, k)``, ``R``: ``(..., k, n)``, k =
+            min(m, n)), ``"r"`` (``R`` only) or ``"complete"`` (the same as reduced
+            when ``m <= n``; for ``m > n`` the extra columns of ``Q`` are not
+            determined by ``a``: ``NotImplementedError``).  ``"raw"`` is not supported.
+
+    Returns:
+        ``QRResult(Q, R)``, or ``R`` for ``mode="r"``.
+
+    >>> import admodes as ad, numpy as np
+    >>> a = np.array([[3.0, 1.0], [4.0, 2.0]])
+    >>> ad.grad(lambda a: qr(a).R[0, 0] ** 2)(a)   # R₀₀² = |a[:, 0]|²
+    array([[6., 0.],
+           [8., 0.]])
+    """
+    if ndim_of(a) < 2:
+        raise np.linalg.LinAlgError(f"linalg.qr: {ndim_of(a)}-dimensional array given; "
+                                    "the array must be at least two-dimensional")
+    if mode not in ("reduced", "r", "complete", "raw"):
+        raise ValueError(f"linalg.qr: unrecognized mode {mode!r}")
+    m, n = shape_of(a)[-2:]
+    if mode == "raw" or (mode == "complete" and m > n):
+        raise NotImplementedError(
+            f"linalg.qr: mode={mode!r} is not differentiable" +
+            (" (Q's last m - n columns are not determined by a); use mode='reduced'"
+             if mode == "complete" else "; use mode='reduced' or 'r'"))
+    _real_only(a, "qr")
+    if m >= n:
+        q, r = _split_qr(bind(_qr, a))
+    else:
+        q, r1 = _split_qr(bind(_qr, getitem(a, (Ellipsis, slice(None), slice(0, m)))))
+        r2 = matmul(_mT(q), getitem(a, (Ellipsis, slice(None), slice(m, None))))
+        r = concatenate([r1, r2], axis=-1)
+    return r if mode == "r" else QRResult(q, r)

@@ -585,10 +585,99 @@ def positive(x):
     return x
 
 
+# ---------------------------------------------------------------- astype --------------
+# A cast between float / complex dtypes: the identity on values up to rounding, so the
+# tangent is cast the same way and the cotangent back to the input's dtype (a real input
+# takes the real part of a complex cotangent, JAX's convention).  The impl continues a
+# complex input into the complex counterpart of a real target dtype (what complex step
+# needs); the public astype refuses to drop an imaginary part, which numpy only warns on.
+
+
+def _complex_of(dt):
+    return np.result_type(dt, np.complex64)
+
+
+def _astype_impl(x, dtype):
+    dt = np.dtype(dtype)
+    if np.iscomplexobj(x) and dt.kind == "f":
+        dt = _complex_of(dt)
+    out = np.asarray(x).astype(dt)
+    return out[()] if out.ndim == 0 else out
+
+
+def _dtype_of(x):
+    return np.result_type(value(x))
+
+
+def _astype_jvp(t, ans, x, dtype):
+    return bind(_astype, t, dtype=str(_dtype_of(ans)))
+
+
+def _astype_vjp(g, ans, x, dtype):
+    want = _dtype_of(x)
+    if want.kind == "f" and _dtype_of(g).kind == "c":
+        from .complex import real
+        g = real(g)
+    return g if _dtype_of(g) == want else bind(_astype, g, dtype=str(want))
+
+
+def _astype_domain(rng):
+    # float64 targets only: the registry checks against float64 references at float64
+    # tolerances (float32 casts are tested in tests/test_coverage2.py).
+    x = rng.normal(size=(2, 3))
+    return [([x], {"dtype": "float64"}), ([x], {"dtype": "complex128"}),
+            ([x[0, 0]], {"dtype": "complex128"})]
+
+
+_astype = register("astype", _astype_impl, (_astype_jvp,), (_astype_vjp,),
+                   elementwise=True, keep=(), keep_ans=False, domain=_astype_domain)
+
+
+def astype(x, dtype, name="astype"):
+    """``x.astype(dtype)`` / ``numpy.astype`` for float and complex dtypes, differentiable
+    (the derivative is the identity, in the new precision).
+
+    Args:
+        x: a value.
+        dtype: a float or complex dtype.
+        name: the numpy function to name in errors (``ndarray.astype``, a ufunc's
+            ``dtype=``).
+
+    Returns:
+        ``x`` in ``dtype``.
+
+    >>> import admodes as ad, numpy as np
+    >>> astype(np.array([1.0, 2.0]), np.float32).dtype
+    dtype('float32')
+    >>> ad.grad(lambda x: (astype(x, np.float32) * 2).sum())(np.array([1.0, 2.0]))
+    array([2., 2.])
+    """
+    dt = np.dtype(dtype)
+    src = _dtype_of(x)
+    if dt.kind not in "fc":
+        raise TypeError(f"{name}(dtype={dt}): a traced value can only be cast to a float "
+                        "or complex dtype (an integer or boolean cast has no derivative; "
+                        "use ad.value(x) to drop the derivative on purpose)")
+    if src.kind == "c" and dt.kind == "f":
+        raise TypeError(f"{name}(dtype={dt}): casting a complex value to a real dtype would "
+                        "drop its imaginary part (numpy warns); take np.real(x) first")
+    if src == dt:
+        return x
+    return bind(_astype, x, dtype=str(dt))
+
+
+astype.primitive = _astype
+
+
 def float_power(x, y):
-    """``numpy.float_power``: ``power`` (admodes computes in the inputs' precision; a
-    float32 input stays float32, where numpy would return float64)."""
-    return power(x, y)
+    """``numpy.float_power``: ``power`` computed in at least float64 (complex128 for
+    complex input), as numpy: float32 inputs are cast up first.
+
+    >>> float_power(np.float32(2.0), 3).dtype
+    dtype('float64')
+    """
+    dt = np.result_type(_dtype_of(x), _dtype_of(y), np.float64)
+    return power(astype(x, dt), astype(y, dt))
 
 
 def deg2rad(x):

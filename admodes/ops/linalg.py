@@ -23,12 +23,13 @@ import numpy as np
 
 from ..dispatch import bind, ndim_of, shape_of, value
 from ..registry import register
+from .complex import absolute as _abs  # the modulus for complex input
 from .contractions import matmul
-from .elementwise import abs as _abs
-from .elementwise import add, divide, multiply, negative, not_equal, power, where
+from .elementwise import add, divide, multiply, negative, not_equal, power, subtract, where
 from .reductions import _expand_back, _kept_shape, unbroadcast
 from .reductions import max as _max
 from .reductions import min as _min
+from .reductions import prod as _prod
 from .reductions import sum as _sum
 from .shape import (
     _axes_tuple,
@@ -194,10 +195,19 @@ def inv(a):
 # ---------------------------------------------------------------- det / slogdet -------
 # d det(a) = tr(adj(a) da), so the gradient of det is the cofactor matrix adj(a)ᵀ: it
 # exists everywhere, singular matrices included (JAX: [[4,-2],[-2,1]] at [[1,2],[2,4]]).
-# adj(a) is a primitive computed from the SVD, stable at singular matrices; its own
-# derivative uses a⁻¹, so a second derivative at an exactly singular matrix raises
-# LinAlgError.  d log|det a| = tr(a⁻¹ da): slogdet's gradient is a⁻ᵀ, which does not
-# exist at a singular matrix (LinAlgError).
+# adj(a) is a primitive computed from the SVD, stable at singular matrices.  Its own
+# derivative (det's second derivative) has two forms, chosen from the singular values:
+#   invertible a (s_min > 1e-6 s_max):  d adj = adj tr(a⁻¹ da) - a⁻¹ da adj
+#   (nearly) singular a = U S Vᵀ:        d adj = σ V d adj(S)[Uᵀ da V] Uᵀ,  σ = det U det V
+# where, with C_ij = prod_{l ∉ {i, j}} s_l (i ≠ j; 0 on the diagonal), the derivative of
+# the adjugate of a diagonal matrix is
+#   d adj(S)[P] = diag(C diag(P)) - C ∘ P
+# (a polynomial in s: no division, so hessian(det) exists at singular matrices, as in
+# JAX).  The VJP is its transpose: ā = U (diag(C diag(H)) - C ∘ H) Vᵀ, H = σ Vᵀ ḡ U.
+# The singular form differentiates again through the svd primitive: third derivatives
+# of det at a singular matrix with repeated singular values are nan (svd's convention).
+# d log|det a| = tr(a⁻¹ da): slogdet's gradient is a⁻ᵀ, which does not exist at a
+# singular matrix (log|det| is -inf there): LinAlgError naming slogdet.
 
 
 def _tr_inv_times(a, t):
@@ -211,17 +221,64 @@ def _adjugate_impl(a):
     if n == 1:
         return np.ones_like(a)
     u, s, vh = np.linalg.svd(a)
-    # adj(u s vh) = adj(vh) adj(s) adj(u) = det(v) v · diag(prod_{j≠i} s_j) · det(u) uᵀ
+    # adj(u s vh) = adj(vh) adj(s) adj(u) = det(vh) vhᴴ · diag(prod_{j≠i} s_j) · det(u) uᴴ
     left = np.cumprod(np.concatenate([np.ones_like(s[..., :1]), s[..., :-1]], -1), -1)
     right = np.cumprod(np.concatenate([np.ones_like(s[..., :1]), s[..., :0:-1]], -1),
                        -1)[..., ::-1]
     others = left * right
     sign = np.linalg.det(u) * np.linalg.det(vh)
-    adj = np.swapaxes(vh, -1, -2) @ (others[..., :, None] * np.swapaxes(u, -1, -2))
+    adj = np.conj(np.swapaxes(vh, -1, -2)) @ (others[..., :, None] *
+                                              np.conj(np.swapaxes(u, -1, -2)))
     return sign[..., None, None] * adj
 
 
+def _use_svd_form(a):
+    """True when some matrix of the stack is singular or nearly so (s_min <= 1e-6
+    s_max): the inverse-based rules would lose accuracy or fail there."""
+    n = shape_of(a)[-1]
+    if n == 0:
+        return False
+    av = np.asarray(value(a))
+    s = np.linalg.svd(av, compute_uv=False)
+    near = bool(np.any(s[..., -1] <= 1e-6 * s[..., 0]))
+    if near and av.dtype.kind == "c":
+        raise TypeError("adjugate: the derivative at a (nearly) singular complex matrix "
+                        "is not supported (its SVD form is real); det's second "
+                        "derivative there is unavailable")
+    return near
+
+
+def _adjugate_svd_parts(a):
+    """U, V (admodes values, from the svd primitive), σ = det U det V (plain) and the
+    off-diagonal products C_ij = prod_{l ∉ {i, j}} s_l (admodes value)."""
+    from .decompositions import _split_svd, _svd
+    n = shape_of(a)[-1]
+    u, s, v = _split_svd(bind(_svd, a), n, n)
+    sigma = np.linalg.det(np.asarray(value(u))) * np.linalg.det(np.asarray(value(v)))
+    idx = np.arange(n)
+    skip = (idx[:, None, None] == idx) | (idx[None, :, None] == idx)   # l == i or l == j
+    s3 = reshape(s, shape_of(s)[:-1] + (1, 1, n))
+    c = _prod(where(skip, 1.0, s3), axis=-1)
+    c = multiply(c, 1.0 - np.eye(n))
+    return u, v, _trailing_unit(sigma), c
+
+
+def _diag_of(p, n):
+    return _sum(multiply(p, np.eye(n)), axis=-1)
+
+
+def _adj_diag_derivative(c, p, n):
+    """diag(C diag(P)) - C ∘ P (C symmetric, zero diagonal; P may carry batch axes)."""
+    d = _sum(multiply(c, reshape(_diag_of(p, n), shape_of(p)[:-2] + (1, n))), axis=-1)
+    return subtract(multiply(reshape(d, shape_of(d) + (1,)), np.eye(n)), multiply(c, p))
+
+
 def _adjugate_jvp(t, ans, a):
+    if _use_svd_form(a):
+        n = shape_of(a)[-1]
+        u, v, sigma, c = _adjugate_svd_parts(a)
+        p = matmul(_mT(u), matmul(t, v))
+        return multiply(sigma, matmul(v, matmul(_adj_diag_derivative(c, p, n), _mT(u))))
     # d adj = adj tr(a⁻¹ da) - a⁻¹ da adj  (from adj = det(a) a⁻¹)
     x = solve_matrix(a, t)
     tr = _sum(multiply(x, _eye_like(a)), axis=(-2, -1))
@@ -229,6 +286,11 @@ def _adjugate_jvp(t, ans, a):
 
 
 def _adjugate_vjp(g, ans, a):
+    if _use_svd_form(a):
+        n = shape_of(a)[-1]
+        u, v, sigma, c = _adjugate_svd_parts(a)
+        h = multiply(sigma, matmul(_mT(v), matmul(g, u)))
+        return matmul(u, matmul(_adj_diag_derivative(c, h, n), _mT(v)))
     ai = _mT(inv(a))
     c = _sum(multiply(g, ans), axis=(-2, -1))
     return add(multiply(_trailing_unit(c), ai), negative(matmul(ai, matmul(g, _mT(ans)))))
@@ -246,11 +308,21 @@ def _near_singular(rng, n, eps):
     return (q1 * s) @ q2
 
 
+def _adjugate_domain(rng):
+    cases = [([_well_conditioned(rng, (3, 3))], {}),
+             ([_well_conditioned(rng, (2, 3, 3))], {}),
+             ([_near_singular(rng, 3, 1e-3)], {}),
+             ([rng.normal(size=(1, 1)) + 2.0], {})]
+    stack = np.stack([_near_singular(rng, 3, 0.0), _well_conditioned(rng, (3, 3))])
+    return cases + [([_near_singular(rng, 3, 0.0)], {}),   # exactly singular: SVD form
+                    ([_near_singular(rng, 2, 0.0)], {}),
+                    ([stack], {}),                         # one singular in a stack
+                    ([np.zeros((1, 1))], {})]
+
+
+# analytic=False: the impl goes through the real SVD (not its complex continuation).
 _adjugate = register("adjugate", _adjugate_impl, _adjugate_jvp, _adjugate_vjp,
-                     domain=lambda rng: [([_well_conditioned(rng, (3, 3))], {}),
-                                         ([_well_conditioned(rng, (2, 3, 3))], {}),
-                                         ([_near_singular(rng, 3, 1e-3)], {}),
-                                         ([rng.normal(size=(1, 1)) + 2.0], {})])
+                     domain=_adjugate_domain, analytic=False)
 
 
 def adjugate(a):
@@ -292,7 +364,8 @@ def _sq_domain(rng):
 
 
 def _det_domain(rng):
-    return _sq_domain(rng) + [([_near_singular(rng, 3, 1e-4)], {})]
+    return _sq_domain(rng) + [([_near_singular(rng, 3, 1e-4)], {}),
+                              ([_near_singular(rng, 3, 0.0)], {})]   # exactly singular
 
 
 _det = register("det", _det_impl, _det_jvp, _det_vjp, domain=_det_domain, keep_ans=False)
@@ -302,8 +375,9 @@ def det(a):
     """The determinant of a (stack of) square matrices (``numpy.linalg.det``).
 
     The derivative is the cofactor matrix ``adj(a)ᵀ`` (``det(a) a⁻ᵀ`` when ``a`` is
-    invertible): it exists at singular matrices too.  The second derivative goes
-    through ``a⁻¹`` and raises ``LinAlgError`` at an exactly singular matrix.
+    invertible): it exists at singular matrices too, and so does the second
+    derivative (``hessian(det)``, as in JAX): at (nearly) singular matrices the
+    adjugate's own rules use the SVD and products of singular values, no inverse.
 
     Args:
         a: shape ``(..., n, n)``.
@@ -334,12 +408,14 @@ def _logabsdet_impl(a):
 
 
 def _inv_for_slogdet(a):
-    try:
-        return inv(a)
-    except np.linalg.LinAlgError:
+    singular = np.linalg.slogdet(np.asarray(value(a)))[0] == 0
+    if np.any(singular):
         raise np.linalg.LinAlgError(
-            "slogdet: the matrix is singular, log|det| is -inf there and has no "
-            "derivative; the derivative of det itself exists (linalg.det)") from None
+            "linalg.slogdet: the matrix is singular (sign 0, logabsdet -inf): log|det| "
+            "has no derivative there (it tends to -inf); forward mode computes it even "
+            "when only the sign is used.  The derivative of det itself exists "
+            "(linalg.det, via the adjugate)")
+    return inv(a)
 
 
 def _logabsdet_jvp(t, ans, a):
@@ -360,7 +436,11 @@ def slogdet(a):
     """Sign and log-absolute-value of the determinant (``numpy.linalg.slogdet``).
 
     ``sign`` is a plain (non-differentiable) value; ``logabsdet`` is differentiable,
-    with gradient ``a⁻ᵀ``.
+    with gradient ``a⁻ᵀ``.  At a singular matrix the values are numpy's (sign 0,
+    logabsdet -inf, as JAX documents) and ``logabsdet`` has no derivative: its rules
+    raise ``LinAlgError`` naming slogdet (in forward mode, whose tangents are computed
+    eagerly, even when only ``sign`` is used; in reverse mode only when ``logabsdet``
+    reaches the output).
 
     Args:
         a: shape ``(..., n, n)``.
@@ -393,13 +473,18 @@ def _norm_impl(x, axis, keepdims):
 
 
 def _unit(ans, x, axis, keepdims):
+    """conj(x) / ‖x‖ (x / ‖x‖ for real x), 0 where ‖x‖ = 0."""
+    from .complex import _iscomplex, conj
     a = ans if keepdims else reshape(ans, _kept_shape(shape_of(x), axis))
     zero = np.asarray(value(a)) == 0
-    return divide(x, where(zero, 1.0, a))
+    return divide(conj(x) if _iscomplex(x) else x, where(zero, 1.0, a))
 
 
 def _norm_jvp(t, ans, x, axis, keepdims):
-    return _sum(multiply(t, _unit(ans, x, axis, keepdims)), axis, keepdims)
+    # complex x (JAX's convention): d‖x‖ = Re(sum(conj(x) dx)) / ‖x‖
+    from .complex import _iscomplex, real
+    out = _sum(multiply(t, _unit(ans, x, axis, keepdims)), axis, keepdims)
+    return real(out) if _iscomplex(x) else out
 
 
 def _norm_vjp(g, ans, x, axis, keepdims):
@@ -408,10 +493,13 @@ def _norm_vjp(g, ans, x, axis, keepdims):
 
 def _norm_domain(rng):
     x = rng.normal(size=(2, 3, 4))
+    z = rng.normal(size=(2, 3)) + 1j * rng.normal(size=(2, 3))
     return [([x[0, 0]], {"axis": (-1,), "keepdims": False}),
             ([x], {"axis": (-1,), "keepdims": True}),
             ([x], {"axis": (-2, -1), "keepdims": False}),
-            ([x], {"axis": (-3, -2, -1), "keepdims": False})]
+            ([x], {"axis": (-3, -2, -1), "keepdims": False}),
+            ([z], {"axis": (-1,), "keepdims": False}),        # complex input
+            ([z], {"axis": (-2, -1), "keepdims": True})]
 
 
 _norm = register("norm", _norm_impl, _norm_jvp, _norm_vjp, analytic=False,
@@ -596,6 +684,10 @@ def cholesky(a, /, *, upper=False):
            [0.  , 0.  ]])
     """
     _square(a, "cholesky")
+    if np.iscomplexobj(value(a)):
+        raise TypeError("linalg.cholesky: complex (Hermitian) input is not supported: the "
+                        "primitive's complex form is the analytic continuation used by "
+                        "complex-step checks, not numpy's Hermitian factor")
     if upper:
         return _mT(bind(_cholesky, _mT(a)))
     return bind(_cholesky, a)
@@ -654,8 +746,8 @@ def multi_dot(arrays):
     return out
 
 
-_DECOMPOSITIONS = ("eigh", "eigvalsh", "svd", "svdvals", "pinv", "lstsq", "EighResult",
-                   "SVDResult", "LstsqResult")
+_DECOMPOSITIONS = ("eigh", "eigvalsh", "svd", "svdvals", "pinv", "lstsq", "qr", "EighResult",
+                   "SVDResult", "LstsqResult", "QRResult")
 
 
 def __getattr__(name):

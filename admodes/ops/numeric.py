@@ -214,10 +214,14 @@ def convolve(a, v, mode="full"):
 
 
 def correlate(a, v, mode="valid"):
-    """``numpy.correlate`` of real sequences (modes ``full``, ``same``, ``valid``):
-    ``c[k] = sum_n a[n + k] v[n]``, a :func:`convolve` with ``v`` reversed."""
+    """``numpy.correlate`` (modes ``full``, ``same``, ``valid``):
+    ``c[k] = sum_n a[n + k] conj(v[n])``, a :func:`convolve` with ``v`` reversed (and
+    conjugated when complex, as numpy)."""
     if ndim_of(a) != 1 or ndim_of(v) != 1:
         raise ValueError("numpy.correlate: a and v must be 1-d")
+    from .complex import _iscomplex, conj
+    if _iscomplex(v):
+        v = conj(v)
     if shape_of(v)[0] > shape_of(a)[0]:
         # numpy swaps the arguments and reverses the result
         return flip(convolve(v, flip(a, 0), mode), 0)

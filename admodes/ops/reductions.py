@@ -13,12 +13,18 @@ from .shape import _axes_tuple, _nb, broadcast_to, flip, reshape
 _reshape_p, _broadcast_p = reshape.primitive, broadcast_to.primitive
 
 
-def _float_dtype(name, dtype):
-    """Reductions take ``dtype=`` as numpy does; a derivative needs a float result, and
-    admodes computes in the input's precision (the dtype is not a cast)."""
-    if dtype is not None and np.dtype(dtype).kind != "f":
-        raise TypeError(f"numpy.{name}(dtype={np.dtype(dtype)}): a differentiable "
-                        "reduction needs a float dtype")
+def _as_dtype(name, dtype, x):
+    """Reductions take ``dtype=`` as numpy does: the input is cast to it (a
+    differentiable cast) and the reduction computed in it, so the result has numpy's
+    dtype; a derivative needs a float or complex dtype."""
+    if dtype is None:
+        return x
+    dt = np.dtype(dtype)
+    if dt.kind not in "fc":
+        raise TypeError(f"numpy.{name}(dtype={dt}): a differentiable reduction needs a "
+                        "float or complex dtype")
+    from .elementwise import astype
+    return astype(x, dt)
 
 
 def _kept_shape(xshape, axis):
@@ -65,7 +71,7 @@ _sum = register(
 
 def sum(x, axis=None, keepdims=False, dtype=None):
     """``numpy.sum``."""
-    _float_dtype("sum", dtype)
+    x = _as_dtype("sum", dtype, x)
     return bind(_sum, x, axis=_axes_tuple(axis, ndim_of(x)), keepdims=bool(keepdims))
 
 
@@ -88,7 +94,7 @@ def unbroadcast(c, shape, nb):
 
 def mean(x, axis=None, keepdims=False, dtype=None):
     """``numpy.mean`` (composite: no rule of its own)."""
-    _float_dtype("mean", dtype)
+    x = _as_dtype("mean", dtype, x)
     xs = shape_of(x)
     axes = _axes_tuple(axis, len(xs))
     n = int(np.prod([xs[a] for a in axes], dtype=np.int64))
@@ -97,7 +103,7 @@ def mean(x, axis=None, keepdims=False, dtype=None):
 
 def var(x, axis=None, keepdims=False, ddof=0, dtype=None):
     """``numpy.var`` (composite)."""
-    _float_dtype("var", dtype)
+    x = _as_dtype("var", dtype, x)
     xs = shape_of(x)
     axes = _axes_tuple(axis, len(xs))
     n = int(np.prod([xs[a] for a in axes], dtype=np.int64))
@@ -108,7 +114,7 @@ def var(x, axis=None, keepdims=False, ddof=0, dtype=None):
 def std(x, axis=None, keepdims=False, ddof=0, dtype=None):
     """``numpy.std`` (composite)."""
     from .elementwise import sqrt
-    _float_dtype("std", dtype)
+    x = _as_dtype("std", dtype, x)
     return sqrt(var(x, axis, keepdims, ddof))
 
 
@@ -137,7 +143,7 @@ def _extremum(name, npfn):
                     sparsity="reduce")
 
     def op(x, axis=None, keepdims=False, dtype=None):
-        _float_dtype(name, dtype)
+        x = _as_dtype(name, dtype, x)
         return bind(prim, x, axis=_axes_tuple(axis, ndim_of(x)), keepdims=bool(keepdims))
 
     op.__name__ = name
@@ -241,7 +247,7 @@ _prod = register("prod", _prod_impl, _prod_jvp, _prod_vjp, domain=_prod_domain,
 
 def prod(x, axis=None, keepdims=False, dtype=None):
     """``numpy.prod``; the gradient is exact when entries are zero."""
-    _float_dtype("prod", dtype)
+    x = _as_dtype("prod", dtype, x)
     return bind(_prod, x, axis=_axes_tuple(axis, ndim_of(x)), keepdims=bool(keepdims))
 
 
@@ -265,7 +271,7 @@ _cumsum = register(
 
 def cumsum(x, axis=None, dtype=None):
     """``numpy.cumsum`` (``axis=None`` flattens first)."""
-    _float_dtype("cumsum", dtype)
+    x = _as_dtype("cumsum", dtype, x)
     if axis is None:
         x = reshape(x, (-1,))
         axis = -1
@@ -479,11 +485,12 @@ def _cumprod_domain(rng):
     return [([x], {}), ([z1], {}), ([z2], {}), ([np.array([0.0, 1.3, -0.7])], {})]
 
 
-# analytic=False: cumprod is analytic, but with two zeros in a row the complex step's
-# cross term (i h)(i h) = -h**2 is an absolute error that its relative error bar does not
-# cover (the true derivative there is exactly 0), so the checkers use differences.
-_cumprod = register("cumprod", _cumprod_impl, _cumprod_jvp, _cumprod_vjp, analytic=False,
-                    domain=_cumprod_domain, keep=(0,), keep_ans=True)
+# cumprod is analytic: with two zeros in a row the complex step's cross term
+# (i h)(i h) = -h**2 is an absolute error where the true derivative is 0; the checkers'
+# complex-step error bar estimates it from a second, larger step
+# (admodes.check.numerical.complex_step_truncation).  Its sparsity is cumsum's.
+_cumprod = register("cumprod", _cumprod_impl, _cumprod_jvp, _cumprod_vjp,
+                    domain=_cumprod_domain, keep=(0,), keep_ans=True, sparsity="scan")
 
 
 def cumprod(x, axis=None, dtype=None):
@@ -495,7 +502,7 @@ def cumprod(x, axis=None, dtype=None):
     array([0., 6., 0.])
     """
     from .shape import moveaxis
-    _float_dtype("cumprod", dtype)
+    x = _as_dtype("cumprod", dtype, x)
     if axis is None:
         return bind(_cumprod, reshape(x, (-1,)))
     (axis,) = _axes_tuple(axis, ndim_of(x))
@@ -634,17 +641,18 @@ def _nan_mask(a):
 
 def nansum(a, axis=None, dtype=None, out=None, keepdims=False):
     """``numpy.nansum``: NaNs count as zero."""
-    _float_dtype("nansum", dtype)
+    a = _as_dtype("nansum", dtype, a)
     m = _nan_mask(a)
     return sum(where(m, 0.0, a) if m.any() else a, axis, keepdims)
 
 
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
     """``numpy.nanmean``: the mean of the non-NaN entries."""
-    _float_dtype("nanmean", dtype)
+    a = _as_dtype("nanmean", dtype, a)
     m = _nan_mask(a)
     axes = _axes_tuple(axis, ndim_of(a))
-    count = np.sum(~m, axis=axes, keepdims=keepdims).astype(float)
+    dt = np.result_type(value(a), np.float16)     # numpy's result dtype
+    count = np.sum(~m, axis=axes, keepdims=keepdims).astype(dt)
     with np.errstate(invalid="ignore", divide="ignore"):
         return divide(nansum(a, axis, None, None, keepdims), count)
 

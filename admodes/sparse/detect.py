@@ -14,7 +14,7 @@ non-zeros are the input entries that element depends on.  Applying a primitive r
   concatenate, pad, getitem, diagonal ...): the ``impl`` is applied to arrays of element
   ids, which says exactly where every output entry comes from (0: a fill value);
 * ``"reduce"``: reductions along the ``axis`` parameter (sum, max, min, prod,
-  logsumexp): union over the reduced entries; ``"scan"``: cumsum; ``"scatter"``:
+  logsumexp): union over the reduced entries; ``"scan"``: cumsum, cumprod; ``"scatter"``:
   scatter-add; ``"matmul"``: matrix products (a constant operand's zero entries are
   structural zeros);
 * no rule (linear algebra, einsum, user primitives ...): **conservative**: every output
@@ -193,7 +193,7 @@ def _scan(prim, pats, primals, ans, params):
     (P,) = pats
     xs = shape_of(primals[0])
     nd = len(xs)
-    ax = params["axis"] % nd
+    ax = params.get("axis", -1) % nd   # cumprod scans the last axis
     ids = np.moveaxis(np.arange(math.prod(xs)).reshape(xs), ax, -1)
     k = xs[ax]
     ids = ids.reshape(-1, k)
