@@ -11,8 +11,13 @@ def _t(s):
     return Stats(**s).fmt("s")
 
 
+def _g(v):
+    """3 significant digits, without an exponent for large ratios (1,580 not 1.58e+03)."""
+    return f"{float(f'{v:.3g}'):,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+
+
 def _r(s):
-    return f"{s['median']:.3g} [{s['q1']:.3g}–{s['q3']:.3g}]"
+    return f"{_g(s['median'])} [{_g(s['q1'])}–{_g(s['q3'])}]"
 
 
 def _b(s):
@@ -219,7 +224,9 @@ def markdown(results, files=()):
         w("|---|---:|---:|---:|")
         for k in mlp["time"]:
             d = mlp["max_rel_diff_vs_numpy"].get(k)
-            w(f"| {k} | {_t(mlp['time'][k])} | {_r(mlp['ratio_to_numpy'][k])} | {_e(d)} |")
+            rs = mlp["ratio_to_numpy"][k]
+            w(f"| {k} | {_t(mlp['time'][k])} | {fmt_vs(rs['median'], 1.05)} "
+              f"[{_g(rs['q1'])}–{_g(rs['q3'])}] | {_e(d)} |")
         w("")
         sp = peers["spiral"]
         w("### cs231n spiral net: one SGD step (300 points, 100 hidden, ReLU, softmax, L2)\n")
@@ -232,7 +239,9 @@ def markdown(results, files=()):
         w("| | time |\n|---|---:|")
         for k, v in sp["time"].items():
             w(f"| {k} | {_t(v)} |")
-        w(f"\nadmodes / hand-written: **{_r(sp['ratio_to_numpy'])}** "
+        rs = sp["ratio_to_numpy"]
+        w(f"\nadmodes / hand-written: **{fmt_vs(rs['median'], 1.5)} "
+          f"[{_g(rs['q1'])}–{_g(rs['q3'])}]** "
           f"(max rel. diff of the updated parameters {sp['max_rel_diff_vs_numpy']:.1e}).\n")
         chains = peers["chains"]
         ops = next(iter(chains.values()))["ops"]
@@ -364,7 +373,7 @@ def _bound_sentence(rows):
                 f"n measured ({fmt_vs(rl, 5)} at n = {last['n']:,}).")
     tail = (f"; at the largest n it is still above it ({fmt_vs(rl, 5)} at "
             f"n = {last['n']:,})" if last["n"] in over else
-            f", and {fmt_vs(rl, 5)} at n = {last['n']:,}")
+            f"; at n = {last['n']:,} it is {fmt_vs(rl, 5)}")
     return ("Reverse mode's ratio is above the cheap-gradient bound of 5 at n = "
             + ", ".join(f"{n:,}" for n in over)
             + tail + ".  The bound counts arithmetic; "
