@@ -178,9 +178,11 @@ def main(argv=None):
     paths = write_report(results, args.out, progress)
     progress(f"done in {progress.elapsed():.0f} s: " + ", ".join(str(p) for p in paths))
     for t in results["targets"]:
-        v = "not measured" if t["reached"] is None else t["shown"]
-        progress(f"  target {t['target']}: {v} (goal {t['goal']}, "
-                 + {"yes": "met", "no": "not met"}.get(verdict(t), "not measured") + ")")
+        if t["reached"] is None:
+            progress(f"  target {t['target']}: not measured (goal {t['goal']})")
+        else:
+            progress(f"  target {t['target']}: {t['shown']} (goal {t['goal']}, "
+                     + ("met" if verdict(t) == "yes" else "not met") + ")")
     if results["figures_skipped"]:
         print("admodes report: " + skipped_note(results["figures_skipped"]), file=sys.stderr)
     return 0

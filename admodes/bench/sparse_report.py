@@ -154,18 +154,16 @@ def _figure(samples, infos, out_dir):
              f"colours for {H.shape[1]} columns")
     for ax, name in zip(axes[1], list(samples)[:3]):
         _time_plot(ax, name, samples[name])
-    fig.suptitle("Sparse derivatives: a few colours replace n directions "
-                 f"(compressed / f at the largest n: {_ratios(samples, list(samples)[:3])})",
-                 fontsize=10)
+    fig.suptitle("Sparse derivatives: a few colours replace n directions; compressed / f at "
+                 f"the largest n: {_ratios(samples, list(samples)[:3])}", fontsize=10)
     legend_below(fig)
     path = out_dir / "sparse.png"
     fig.savefig(path, dpi=110)
     fig, axes = figure(1, 2, figsize=(11, 4.8))
     for ax, name in zip(axes, list(samples)[3:]):
         _time_plot(ax, name, samples[name])
-    fig.suptitle("One dense row or column: one mode needs n colours, the other one "
-                 f"(compressed / f at the largest n: {_ratios(samples, list(samples)[3:])})",
-                 fontsize=10)
+    fig.suptitle("Sparse derivatives, continued; compressed / f at the largest n: "
+                 f"{_ratios(samples, list(samples)[3:])}", fontsize=10)
     legend_below(fig)
     path2 = out_dir / "sparse_times.png"
     fig.savefig(path2, dpi=110)
@@ -178,7 +176,7 @@ def _ratio_at_largest(per_n):
 
 
 def _ratios(samples, names):
-    return ", ".join(f"{_ratio_at_largest(samples[k])[1]:.3g}×" for k in names)
+    return "; ".join(f"{k} {_ratio_at_largest(samples[k])[1]:.3g}×" for k in names)
 
 
 def _pattern(ax, P, colors, title):

@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 __all__ = ["COLORS", "MARKERS", "INSTALL_HINT", "style", "have_matplotlib", "figure",
-           "reference_line", "legend_below", "end_labels", "tidy_log_axes", "wants_log", "no_data",
+           "reference_line", "free_text", "legend_below", "end_labels", "tidy_log_axes", "wants_log", "no_data",
            "fmt_vs", "layout_problems"]
 
 INSTALL_HINT = "pip install 'admodes[report]'"
@@ -146,29 +146,68 @@ def figure(nrows=1, ncols=1, *, figsize=(11, 4.6), **kw):
     return fig, fig.subplots(nrows, ncols, **kw)
 
 
-def reference_line(ax, y, label, *, ls="--", where="left"):
+def reference_line(ax, y, label, *, ls="--", where=None):
     """A grey horizontal reference line with its label written on it.
 
     Args:
-        ax: the axes.
+        ax: the axes (call after plotting the data, so the label can avoid it).
         y: the line's height (data coordinates).
         label: what the line means, e.g. ``"1 = cost of f"``.
         ls: line style.
-        where: ``"left"`` or ``"right"`` end of the axes for the label.
+        where: ``"left"``, ``"right"`` or ``"middle"`` of the axes for the label;
+            default: the first of these, above or below the line, where the label covers
+            no plotted point (else the fewest).
 
     Returns:
-        The label's ``Text``.
+        The label's ``Text``, or ``None`` when no spot is free: then the line carries
+        the label into the legend.
 
     >>> fig, ax = figure()
     >>> reference_line(ax, 1.0, "ratio 1").get_text().strip()
     'ratio 1'
     """
-    ax.axhline(y, color="0.45", ls=ls, lw=1, zorder=1)
-    x, ha = (0.01, "left") if where == "left" else (0.99, "right")
-    t = ax.text(x, y, " " + label + " ", transform=ax.get_yaxis_transform(), ha=ha,
-                va="bottom", fontsize=8, color="0.3", zorder=5)
-    t.set_gid("reference-label")
+    line = ax.axhline(y, color="0.45", ls=ls, lw=1, zorder=1)
+    spots = []
+    for w in (("left", "right", "middle") if where is None else (where,)):
+        x, ha = {"left": (0.01, "left"), "right": (0.99, "right"), "middle": (0.5, "center")}[w]
+        for va in ("bottom", "top"):
+            spots.append(dict(x=x, y=y, s=" " + label + " ", transform=ax.get_yaxis_transform(),
+                              ha=ha, va=va))
+    t = free_text(ax, spots, fontsize=8, color="0.3", zorder=5)
+    if t is None:  # no free spot on the panel: the line joins the legend instead
+        line.set_label(label)
     return t
+
+
+def free_text(ax, spots, **kw):
+    """Write a label at the first of ``spots`` where it covers no plotted point and no
+    other label.
+
+    Args:
+        ax: the axes (call after plotting the data).
+        spots: candidate placements, each a dict of ``ax.text`` arguments (``x``, ``y``,
+            ``s`` and e.g. ``transform``, ``ha``, ``va``).
+        **kw: text properties shared by every spot.
+
+    Returns:
+        The ``Text`` (its gid is ``"reference-label"``, which :func:`layout_problems`
+        checks), or ``None`` when every spot covers something (nothing is drawn).
+    """
+    fig = ax.figure
+    if not hasattr(fig.canvas, "get_renderer"):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        FigureCanvasAgg(fig)
+    r = fig.canvas.get_renderer()
+    pts = _points(ax)
+    others = [o.get_window_extent(r) for o in ax.texts]
+    for spot in spots:
+        t = ax.text(**spot, **kw)
+        t.set_gid("reference-label")
+        bb = t.get_window_extent(r)
+        if not _inside(pts, bb) and not any(_overlaps([bb, o]) for o in others):
+            return t
+        t.remove()
+    return None
 
 
 def legend_below(fig_or_ax, handles=None, labels=None, *, ncol=None):
@@ -417,8 +456,7 @@ def layout_problems(fig):
             covers.append((f"legend of panel {k}", leg.get_window_extent(r)))
         labels = [t for t in ax.texts if t.get_gid() in ("end-label", "reference-label")]
         for t in labels:
-            if t.get_gid() == "end-label":
-                covers.append((f"{name}: end label {t.get_text()!r}", t.get_window_extent(r)))
+            covers.append((f"{name}: label {t.get_text().strip()!r}", t.get_window_extent(r)))
         for i, j in _overlaps([t.get_window_extent(r) for t in labels]):
             problems.append(f"{name}: labels {labels[i].get_text()!r} and "
                             f"{labels[j].get_text()!r} overlap")
