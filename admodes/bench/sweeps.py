@@ -25,9 +25,9 @@ from admodes.bench.work import counting_elements
 CONFIGS = {
     "quick": dict(
         repeats=7, min_time=0.005,
-        rosen_n=[10, 100, 1_000, 10_000, 100_000, 1_000_000],
+        rosen_n=[10, 30, 100, 300, 1_000, 10_000, 100_000, 1_000_000],
         mlp_n=[30, 100, 300, 1_000, 3_000, 10_000, 100_000, 1_000_000],
-        jvp_loop_max=3_000, fwd_vec_max=3_000, fwd_budget=0.05,
+        jvp_loop_max=3_000, fwd_vec_max=3_000, fwd_budget=0.1,
         counts_n=[10, 100, 1_000],
         mem_n=[100, 1_000, 10_000, 100_000, 1_000_000], mem_fwd_max=1_000,
         depth_n=10_000, depths=[10, 30, 100, 300],
@@ -220,14 +220,19 @@ def _grad_candidates(f, x, cfg, skip=()):
     return c
 
 
-def _over_budget(last, n, budget):
-    """Whether a forward-mode variant last timed at ``last = (n0, seconds)`` should stop
-    before ``n``: it already took ``budget`` seconds, or a quadratic extrapolation (its
-    worst case) says the next size would take over four times that."""
-    if budget is None or last is None:
+def _over_budget(seen, n, budget):
+    """Whether a forward-mode variant timed at ``seen = [(n, seconds), ...]`` should stop
+    before ``n``: it already took ``budget`` seconds, or extrapolating its last two
+    points (slope at least 1; 2, its worst case, from a single point) says the next size
+    would take over four times that."""
+    if budget is None or not seen:
         return False
-    n0, t0 = last
-    return t0 >= budget or t0 * (n / n0) ** 2 > 4 * budget
+    n0, t0 = seen[-1]
+    slope = 2.0
+    if len(seen) >= 2:
+        (na, ta), (nb, tb) = seen[-2:]
+        slope = max(1.0, math.log(tb / ta) / math.log(nb / na))
+    return t0 >= budget or t0 * (n / n0) ** slope > 4 * budget
 
 
 def sweep_gradient_cost(cfg, progress):
@@ -235,17 +240,17 @@ def sweep_gradient_cost(cfg, progress):
     budget = cfg.get("fwd_budget")
     for name, key in (("rosenbrock", "rosen_n"), ("mlp", "mlp_n")):
         rows = []
-        last = {}  # forward variant -> (n, median seconds) of its largest size so far
+        seen = {m: [] for m in MODES[2:]}  # forward variant -> [(n, median seconds)]
         for n_target in cfg[key]:
             f, x = _problem(name, n_target)
             progress(f"(1/6) gradient cost: {name} n={x.size}")
-            skip = {m for m in MODES[2:] if _over_budget(last.get(m), x.size, budget)}
+            skip = {m for m in MODES[2:] if _over_budget(seen[m], x.size, budget)}
             cands = _grad_candidates(f, x, cfg, skip)
             samples = interleaved(cands, repeats=cfg["repeats"], min_time=cfg["min_time"],
                                   max_time=20.0)
             for m in MODES[2:]:
                 if m in samples:
-                    last[m] = (x.size, float(np.median(samples[m])))
+                    seen[m].append((x.size, float(np.median(samples[m]))))
             rows.append({
                 "n": int(x.size),
                 "samples": samples,
