@@ -1,13 +1,18 @@
 """Smoke test of the report machinery at tiny sizes (the real sweep is `admodes report`)."""
 
+import contextlib
+import copy
+import io
 import json
+import sys
 
 import numpy as np
 import pytest
 
 import admodes as ad
-from admodes.bench import interleaved, markdown, peak_memory, summarize, sweeps, tape_size
+from admodes.bench import interleaved, markdown, peak_memory, style, summarize, sweeps, tape_size
 from admodes.bench import peers as peers_mod
+from admodes.bench import report as report_mod
 
 TINY = dict(
     repeats=3, min_time=1e-4,
@@ -22,15 +27,45 @@ TINY = dict(
 )
 
 
+# the two extra sections, as small as they go
+TINY_SECTIONS = dict(
+    sparse=dict(sizes=[20, 60], repeats=2, min_time=1e-4),
+    reuse=dict(depths=[1, 2, 3, 4, 5], timed_depths=[2, 3], repeats=2, size=3, depth=1),
+)
+
+
 @pytest.fixture
 def no_peers(monkeypatch):
     monkeypatch.setattr(peers_mod, "available", lambda: {k: None for k in peers_mod.PEERS})
 
 
-def test_cli_writes_report(tmp_path, monkeypatch, no_peers, capsys):
+@pytest.fixture(scope="module")
+def tiny_report(tmp_path_factory):
+    """One tiny `admodes report` run (no peers) shared by the tests below; every figure
+    it saves is checked with matplotlib's own layout as it is written."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
     from admodes.__main__ import main
-    monkeypatch.setitem(sweeps.CONFIGS, "quick", TINY)
-    assert main(["report", "--out", str(tmp_path), "--quiet"]) == 0
+    out = tmp_path_factory.mktemp("report")
+    checked = {}
+    save = Figure.savefig
+
+    def savefig(fig, fname, *args, **kwargs):
+        save(fig, fname, *args, **kwargs)
+        checked[str(fname).rsplit("/", 1)[-1]] = style.layout_problems(fig)
+
+    err = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stderr(err):
+        mp.setattr(peers_mod, "available", lambda: {k: None for k in peers_mod.PEERS})
+        mp.setitem(sweeps.CONFIGS, "quick", dict(TINY, **TINY_SECTIONS))
+        mp.setattr(Figure, "savefig", savefig)
+        assert main(["report", "--out", str(out)]) == 0
+    return out, checked, err.getvalue()
+
+
+def test_cli_writes_report(tiny_report):
+    tmp_path = tiny_report[0]
     md = (tmp_path / "forward-vs-reverse.md").read_text()
     for heading in ("## 1. Gradient cost", "## 2. Operation counts", "## 3. Memory",
                     "## 4. Jacobian crossover", "## 5. Against the limit", "## 6. Correctness",
@@ -65,6 +100,104 @@ def test_cli_writes_report(tmp_path, monkeypatch, no_peers, capsys):
                 assert v < 1e-5, (row["function"], key, v)
 
 
+def test_every_figure_is_readable(tiny_report):
+    """No tick labels overlap, no legend or curve label covers a plotted point, in any
+    figure the report draws (read from matplotlib's layout of the saved figures)."""
+    out, checked, _ = tiny_report
+    expected = report_mod.figure_names(dict(TINY, **TINY_SECTIONS))
+    assert set(expected) <= set(checked), set(expected) - set(checked)
+    assert {k: v for k, v in checked.items() if v} == {}
+    for name in expected:
+        assert (out / name).stat().st_size > 1000, name
+
+
+def test_peers_figure_readable_with_every_peer(tiny_report):
+    """The peers figure with all peers present (their figures scaled from admodes' own:
+    only the layout is under test here) keeps its labels apart and its legend off data."""
+    from admodes.bench import plots
+    pe = json.loads((tiny_report[0] / "results.json").read_text())["peers"]
+    own = pe["mlp"]["ratio_to_numpy"]["admodes (reverse)"]
+    for k, f in (("autograd", 1.25), ("jax (eager)", 5.6), ("jax (jit)", 0.8), ("torch", 1.3)):
+        pe["mlp"]["ratio_to_numpy"][k] = {q: v * f for q, v in own.items()}
+    for ch in pe["chains"].values():
+        rev = ch["per_op"]["admodes (reverse)"]
+        for k, f in (("autograd", 13.0), ("micrograd", 1.1), ("torch", 5.0)):
+            ch["per_op"][k] = {q: v * f for q, v in rev.items()}
+    pe["available"] = {k: "1.0" for k in pe["available"]}
+    assert style.layout_problems(plots._peers(pe)) == []
+
+
+def test_layout_check_can_fail():
+    pytest.importorskip("matplotlib")
+    fig, ax = style.figure(figsize=(2, 2))
+    ax.plot(np.arange(50), np.arange(50), "o")
+    ax.set_xticks(np.arange(0, 50, 2), [f"label {i}" for i in range(0, 50, 2)])
+    ax.legend(["a legend over the points"], loc="center")
+    problems = style.layout_problems(fig)
+    assert any("x tick labels" in p and "overlap" in p for p in problems)
+    assert any(p.startswith("legend of panel 0 covers") for p in problems)
+
+
+def test_verdicts_follow_the_printed_statistic(tiny_report):
+    out, _, err = tiny_report
+    data = json.loads((out / "results.json").read_text())
+    md = (out / "forward-vs-reverse.md").read_text()
+    for c in data["jacobian"]["cells"]:
+        r = c["fwd_over_rev"]["median"]
+        assert c["winner"] == ("forward" if r < 1 else "reverse")
+        assert c["right"] == (c["choice"] == c["winner"])
+        shown = style.fmt_vs(r, 1, 2)
+        assert (float(shown) < 1) == (r < 1) and shown in md
+    for t in data["targets"]:
+        if t["reached"] is None:
+            assert t["met"] is None
+            assert f"| {t['target']} | {t['goal']} | not measured | not measured |" in md
+        else:
+            thr = float(t["goal"].split()[1])
+            assert t["met"] == (float(t["shown"]) <= thr if "≤" in t["goal"]
+                                else float(t["shown"]) >= thr)
+    # the CLI's summary: peers are not installed, so their targets are "not measured"
+    lines = [ln for ln in err.splitlines() if "target scalar chain" in ln and "autograd" in ln]
+    assert lines and all(": not measured (goal" in ln and "met" not in ln for ln in lines)
+
+
+def test_targets_print_enough_digits():
+    res = {"peers": {"mlp": {"ratio_to_numpy": {"admodes (reverse)": {"median": 1.052}}}}}
+    rows = {t["target"]: t for t in markdown.targets(res)}
+    t = rows["MLP 784-256-10 gradient / hand-written numpy"]
+    assert (t["shown"], t["met"]) == ("1.052", False)
+    text = markdown.targets_markdown(res)
+    assert "| ≤ 1.05 | 1.052 | no |" in text
+    assert "0 of 1 measured targets met" in text
+
+
+def test_report_without_matplotlib(tiny_report, tmp_path, monkeypatch, capsys):
+    """A bare install (no matplotlib): markdown and results.json are written, the skipped
+    figures and the command that adds them are named at the start and at the end."""
+    results = json.loads((tiny_report[0] / "results.json").read_text())
+    for key in ("targets", "figures_skipped", "sparse", "reuse"):
+        results.pop(key, None)
+    for mod in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.setitem(sys.modules, mod, None)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert not style.have_matplotlib()
+    monkeypatch.setitem(sweeps.CONFIGS, "quick", dict(TINY, **TINY_SECTIONS))
+    monkeypatch.setattr(report_mod, "run", lambda *a, **k: copy.deepcopy(results))
+    from admodes.__main__ import main
+    assert main(["report", "--out", str(tmp_path), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.count(style.INSTALL_HINT) == 2, err
+    names = report_mod.figure_names(dict(TINY, **TINY_SECTIONS))
+    assert all(n in err for n in names)
+    assert not list(tmp_path.glob("*.png"))
+    md = (tmp_path / "forward-vs-reverse.md").read_text()
+    assert "**Figures skipped**" in md and style.INSTALL_HINT in md and "![" not in md
+    assert "## Why reuse wins" in md and "## Beyond one mode" in md
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["figures_skipped"] == names
+
+
 def test_op_counts_show_the_mechanism(no_peers):
     res = sweeps.sweep_op_counts(dict(TINY, counts_n=[10, 30]), sweeps.Progress(False))
     small, big = res["rosenbrock"]
@@ -74,6 +207,10 @@ def test_op_counts_show_the_mechanism(no_peers):
     per_dir = big["forward (jvp per direction)"]["total"]
     assert per_dir == 3 * small["forward (jvp per direction)"]["total"]
     assert small["reverse"]["vjp"] > 0 and small["reverse"]["jvp"] == 0
+    # ... but the work differs: reverse computes O(n) elements, forward O(n²)
+    grow = {m: big[m]["elements"] / small[m]["elements"] for m in small if m != "n"}
+    assert 2 < grow["reverse"] < 4.5 and 2 < grow["f (traced once)"] < 4.5
+    assert grow["forward (vectorised)"] > 7 and grow["forward (jvp per direction)"] > 7
 
 
 def test_timing_helpers():
@@ -102,7 +239,8 @@ def test_numerical_reference_and_rel_diff():
 
 def test_targets_handle_missing_figures():
     rows = markdown.targets({})
-    assert len(rows) == 11 and all(r["reached"] is None and not r["met"] for r in rows)
+    assert len(rows) == 11 and all(r["reached"] is None and r["met"] is None for r in rows)
+    assert "0 of 0 measured targets met; 11 not measured" in markdown.targets_markdown({})
 
 
 def test_chain_grad_fns_agree_with_admodes():

@@ -22,10 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from admodes.bench.markdown import markdown, targets
-from admodes.bench.plots import plot
+from admodes.bench import reuse_report, sparse_report
+from admodes.bench.markdown import markdown, targets, verdict
+from admodes.bench.plots import FIGURES, plot
 from admodes.bench.reuse_report import reuse_section
 from admodes.bench.sparse_report import run_section
+from admodes.bench.style import INSTALL_HINT, have_matplotlib
 from admodes.bench.sweeps import (
     CONFIGS,
     Progress,
@@ -88,25 +90,52 @@ def _blas_pools():
         return []
 
 
+def figure_names(results_or_config):
+    """The PNG files a report with these sections draws (what is skipped without
+    matplotlib)."""
+    r = results_or_config
+    cfg = r.get("config", r)
+    names = [f for key, fs in FIGURES.items() if key in r or "config" not in r for f in fs]
+    if cfg.get("sparse") is not None:
+        names += list(sparse_report.FIGURES)
+    if cfg.get("reuse") is not None:
+        names += list(reuse_report.FIGURES)
+    return names
+
+
+def skipped_note(names):
+    """The sentence naming the figures skipped for want of matplotlib and the command
+    that adds them."""
+    return (f"matplotlib is not installed: the report skips its {len(names)} figures "
+            f"({', '.join(names)}); the markdown and results.json are written.  "
+            f"Add the figures with: {INSTALL_HINT}")
+
+
 def write_report(results, out, progress=None):
     """Write plots, ``forward-vs-reverse.md`` and ``results.json`` into ``out``.
 
     The section "why reuse wins" (path sums and vertex elimination, exact counts and its
-    own figures) is built here, when ``results["config"]["reuse"]`` holds its settings."""
+    own figures) is built here, when ``results["config"]["reuse"]`` holds its settings.
+    Without matplotlib the figures are skipped, and ``results["figures_skipped"]`` and
+    the markdown say which."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     results["targets"] = targets(results)
+    mpl = have_matplotlib()
+    results["figures_skipped"] = [] if mpl else figure_names(results)
     files = plot(results, out)
     text = markdown(results, files)
     sparse = results.get("config", {}).get("sparse")
     if sparse is not None:
-        section = run_section(results["mode"] == "quick", out)
+        kw = sparse if isinstance(sparse, dict) else {}
+        section = run_section(results["mode"] == "quick", out, **kw)
         text += "\n" + section.pop("markdown")
         files = list(files) + [Path(f).name for f in section.pop("figures", [])]
         results["sparse"] = section
     reuse = results.get("config", {}).get("reuse")
     if reuse is not None:
-        reuse_md, results["reuse"] = reuse_section(out, progress=progress, **reuse)
+        reuse_md, results["reuse"] = reuse_section(out, progress=progress, figures=mpl,
+                                                   **reuse)
         text += "\n" + reuse_md
         files = list(files) + list(results["reuse"].get("files", []))
     (out / "forward-vs-reverse.md").write_text(text, encoding="utf-8")
@@ -142,13 +171,20 @@ def main(argv=None):
     mode = args.mode or "quick"
     progress = Progress(enabled=not args.quiet)
     progress(f"admodes report --{mode}: writing into {args.out}/")
+    if not have_matplotlib():  # said even with --quiet: the reader should know up front
+        print("admodes report: " + skipped_note(figure_names(dict(CONFIGS[mode]))),
+              file=sys.stderr)
     results = run(mode, progress, threads=args.threads)
     paths = write_report(results, args.out, progress)
     progress(f"done in {progress.elapsed():.0f} s: " + ", ".join(str(p) for p in paths))
     for t in results["targets"]:
-        v = "not measured" if t["reached"] is None else f"{t['reached']:.3g}"
-        progress(f"  target {t['target']}: {v} (goal {t['goal']}, "
-                 f"{'met' if t['met'] else 'not met'})")
+        if t["reached"] is None:
+            progress(f"  target {t['target']}: not measured (goal {t['goal']})")
+        else:
+            progress(f"  target {t['target']}: {t['shown']} (goal {t['goal']}, "
+                     + ("met" if verdict(t) == "yes" else "not met") + ")")
+    if results["figures_skipped"]:
+        print("admodes report: " + skipped_note(results["figures_skipped"]), file=sys.stderr)
     return 0
 
 

@@ -26,7 +26,9 @@ from .sparse_problems import (
 )
 from .timing import interleaved, ratio_stats, summarize
 
-__all__ = ["run_section", "PROBLEMS"]
+__all__ = ["run_section", "PROBLEMS", "FIGURES"]
+
+FIGURES = ("sparse.png", "sparse_times.png")
 
 # name -> (function, kind, shape for size n)
 PROBLEMS = {
@@ -41,20 +43,23 @@ PROBLEMS = {
 DENSE_LIMIT = 2000  # dense jacfwd/jacrev/hessian only up to this n
 
 
-def run_section(quick: bool, out_dir: pathlib.Path, timer=interleaved) -> dict:
+def run_section(quick: bool, out_dir: pathlib.Path, timer=interleaved, *, sizes=None,
+                repeats=None, min_time=None) -> dict:
     """Measure the sparse section.
 
     Args:
         quick: small sizes and few repeats (for CI); else up to n = 10**5.
         out_dir: where ``sparse.png`` goes.
         timer: ``timer(fns, repeats=, min_time=) -> {name: [seconds per call]}``.
+        sizes, repeats, min_time: override the sizes n, the repeats and the least time
+            per sample that ``quick`` picks.
 
     Returns:
         ``{"markdown": str, "samples": {problem: {n: {candidate: [s]}}}, "info": ...,
         "targets": {...}, "figures": [paths]}``.
     """
-    sizes = [100, 1000] if quick else [100, 1000, 10_000, 100_000]
-    repeats = 3 if quick else 7
+    sizes = list(sizes or ([100, 1000] if quick else [100, 1000, 10_000, 100_000]))
+    repeats = repeats or (3 if quick else 7)
     samples, infos = {}, {}
     for name, (fun, kind, shape) in PROBLEMS.items():
         samples[name], infos[name] = {}, {}
@@ -78,7 +83,8 @@ def run_section(quick: bool, out_dir: pathlib.Path, timer=interleaved) -> dict:
                     fns["hessian"] = lambda fun=fun, x=x: ad.hessian(fun)(x)
             sj(x)  # pattern and colouring once, outside the timings
             infos[name][nn] = sj.info(x)
-            samples[name][nn] = timer(fns, repeats=repeats, min_time=0.02 if quick else 0.05)
+            samples[name][nn] = timer(fns, repeats=repeats,
+                                      min_time=min_time or (0.02 if quick else 0.05))
     targets = _targets(samples, sizes[-1])
     figures = _figure(samples, infos, out_dir)
     return {"markdown": _markdown(samples, infos, targets, quick), "samples": samples,
@@ -125,57 +131,85 @@ def _markdown(samples, infos, targets, quick):
 
 
 def _figure(samples, infos, out_dir):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    from .style import have_matplotlib
+    if not have_matplotlib():
         return []
+    from .style import figure, legend_below
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(2, 3, figsize=(13, 8))
+    fig, axes = figure(2, 3, figsize=(13, 8.6))
     # pattern and colouring of two small problems
     for ax, (fun, shape, title) in zip(axes[0, :2], [
-            (reaction_diffusion_1d, (30,), "1-D residual: pattern, column colours"),
-            (laplacian_2d, (6, 6), "2-D Laplacian: pattern, column colours")]):
+            (reaction_diffusion_1d, (30,), "1-D residual: Jacobian pattern"),
+            (laplacian_2d, (6, 6), "2-D Laplacian: Jacobian pattern")]):
         x = start(int(np.prod(shape))).reshape(shape)
         P = ad.jacobian_sparsity(fun, x)
         colors = ad.sparse.color_columns(P)
-        rows = np.repeat(np.arange(P.shape[0]), np.diff(P.indptr))
-        ax.scatter(P.indices, rows, c=colors[P.indices], cmap="tab10", s=12, marker="s")
-        ax.invert_yaxis()
-        ax.set_title(f"{title} ({colors.max() + 1})", fontsize=9)
-    ax = axes[0, 2]
+        _pattern(ax, P, colors, f"{title}:\n{colors.max() + 1} column colours for "
+                 f"{P.shape[1]} columns (colour = colour class)")
     x = start(30)
     H = ad.hessian_sparsity(chained_rosenbrock, x)
     colors = ad.sparse.star_coloring(H)
-    rows = np.repeat(np.arange(H.shape[0]), np.diff(H.indptr))
-    ax.scatter(H.indices, rows, c=colors[H.indices], cmap="tab10", s=12, marker="s")
-    ax.invert_yaxis()
-    ax.set_title(f"Rosenbrock Hessian: star colours ({colors.max() + 1})", fontsize=9)
-    for ax, name in zip(list(axes[1]) + [], list(samples)[:3]):
+    _pattern(axes[0, 2], H, colors, f"chained Rosenbrock Hessian:\n{colors.max() + 1} star "
+             f"colours for {H.shape[1]} columns")
+    for ax, name in zip(axes[1], list(samples)[:3]):
         _time_plot(ax, name, samples[name])
-    fig.tight_layout()
+    fig.suptitle("Sparse derivatives: a few colours replace n directions; compressed / f at "
+                 f"the largest n: {_ratios(samples, list(samples)[:3])}", fontsize=10)
+    legend_below(fig)
     path = out_dir / "sparse.png"
     fig.savefig(path, dpi=110)
-    plt.close(fig)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = figure(1, 2, figsize=(11, 4.8))
     for ax, name in zip(axes, list(samples)[3:]):
         _time_plot(ax, name, samples[name])
-    fig.tight_layout()
+    fig.suptitle("Sparse derivatives, continued; compressed / f at the largest n: "
+                 f"{_ratios(samples, list(samples)[3:])}", fontsize=10)
+    legend_below(fig)
     path2 = out_dir / "sparse_times.png"
     fig.savefig(path2, dpi=110)
-    plt.close(fig)
     return [path, path2]
 
 
+def _ratio_at_largest(per_n):
+    big = max(per_n)
+    return big, float(np.median(np.asarray(per_n[big]["sparse"]) / np.asarray(per_n[big]["f"])))
+
+
+def _ratios(samples, names):
+    return "; ".join(f"{k} {_ratio_at_largest(samples[k])[1]:.3g}×" for k in names)
+
+
+def _pattern(ax, P, colors, title):
+    """The nonzero pattern of ``P`` (rows down), each entry coloured by its column's
+    colour class."""
+    rows = np.repeat(np.arange(P.shape[0]), np.diff(P.indptr))
+    ax.scatter(P.indices, rows, c=colors[P.indices], cmap="tab10", s=12, marker="s",
+               vmin=0, vmax=9)
+    ax.set_xlim(-1, P.shape[1])
+    ax.set_ylim(P.shape[0], -1)
+    ax.set_xlabel("column (input)")
+    ax.set_ylabel("row (output)")
+    ax.set_title(title, fontsize=9)
+
+
+_NAMES = {"f": "f", "detect": "detect (pattern)", "sparse": "sparse (pattern cached)",
+          "jacfwd": "jacfwd (dense)", "jacrev": "jacrev (dense)", "hessian": "hessian (dense)"}
+
+
 def _time_plot(ax, name, per_n):
+    from .style import end_labels, style, tidy_log_axes
     ns = sorted(per_n)
+    ends = []
     for key in ("f", "detect", "sparse", "jacfwd", "jacrev", "hessian"):
-        pts = [(n, np.median(per_n[n][key])) for n in ns if key in per_n[n]]
+        pts = [(n, float(np.median(per_n[n][key]))) for n in ns if key in per_n[n]]
         if pts:
-            ax.loglog(*zip(*pts), marker="o", label=key)
-    ax.set_title(name, fontsize=9)
+            ax.loglog(*zip(*pts), label=_NAMES[key], **style(key))
+    big, r = _ratio_at_largest(per_n)
+    ends.append((big, float(np.median(per_n[big]["sparse"])), f"{r:.3g}× f", style("sparse")["color"]))
+    ax.set_title(f"{name}: sparse = {r:.3g}× f at n = {big:,}", fontsize=9)
     ax.set_xlabel("n")
-    ax.set_ylabel("seconds")
-    ax.legend(fontsize=7)
+    ax.set_ylabel("seconds (median)")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.set_xlim(right=ax.get_xlim()[1] * 4)
+    tidy_log_axes(ax)
+    end_labels(ax, ends)

@@ -20,15 +20,16 @@ from admodes.bench import peers as _peers
 from admodes.bench import problems as P
 from admodes.bench.tape import tape_size
 from admodes.bench.timing import interleaved, peak_memory, summarize
+from admodes.bench.work import counting_elements
 
 CONFIGS = {
     "quick": dict(
         repeats=7, min_time=0.005,
-        rosen_n=[10, 100, 1_000, 10_000, 100_000, 1_000_000],
-        mlp_n=[100, 1_000, 10_000, 100_000, 1_000_000],
-        jvp_loop_max=100, fwd_vec_max=1_000,
+        rosen_n=[10, 30, 100, 300, 1_000, 10_000, 100_000, 1_000_000],
+        mlp_n=[30, 100, 300, 1_000, 3_000, 10_000, 100_000, 1_000_000],
+        jvp_loop_max=3_000, fwd_vec_max=3_000, fwd_budget=0.1,
         counts_n=[10, 100, 1_000],
-        mem_n=[1_000, 10_000, 100_000, 1_000_000], mem_fwd_max=1_000,
+        mem_n=[100, 1_000, 10_000, 100_000, 1_000_000], mem_fwd_max=1_000,
         depth_n=10_000, depths=[10, 30, 100, 300],
         jac_grid=[4, 16, 64, 256, 1024], jac_n=200,
         chain_ops=1_000,
@@ -38,11 +39,12 @@ CONFIGS = {
     ),
     "full": dict(
         repeats=11, min_time=0.02,
-        rosen_n=[10, 30, 100, 300, 1_000, 3_000, 10_000, 100_000, 1_000_000],
-        mlp_n=[30, 100, 300, 1_000, 3_000, 10_000, 100_000, 1_000_000],
-        jvp_loop_max=1_000, fwd_vec_max=3_000,
+        rosen_n=[10, 30, 100, 300, 1_000, 3_000, 10_000, 30_000, 100_000, 300_000,
+                 1_000_000],
+        mlp_n=[30, 100, 300, 1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000],
+        jvp_loop_max=30_000, fwd_vec_max=30_000, fwd_budget=1.0,
         counts_n=[10, 100, 1_000, 3_000],
-        mem_n=[1_000, 10_000, 100_000, 1_000_000], mem_fwd_max=3_000,
+        mem_n=[100, 300, 1_000, 3_000, 10_000, 100_000, 1_000_000], mem_fwd_max=3_000,
         depth_n=30_000, depths=[10, 30, 100, 300, 1000],
         jac_grid=[1, 4, 16, 64, 256, 1024, 2048], jac_n=200,
         chain_ops=1_000,
@@ -122,17 +124,26 @@ def _ratio(num, den):
     return summarize(np.asarray(num) / np.asarray(den)).as_dict()
 
 
+SLOPE_POINTS = 3  # a slope is fitted over this many largest n of a curve
+
+
 def _slope(ns, ts):
-    """Log–log slope fitted over the largest half of the points (at least two): small n
-    is dominated by fixed per-call overhead, not by the asymptotic cost."""
+    """Log–log slope fitted over the ``SLOPE_POINTS`` largest n (at least two points):
+    small n is dominated by fixed per-call overhead, not by the asymptotic cost, and the
+    figure labels the slope on exactly the segment it was fitted to."""
     pts = sorted(zip(ns, ts))
     if len(pts) < 2:
         return None
-    if len(pts) >= 4:
-        pts = pts[len(pts) // 2:]
+    pts = pts[-SLOPE_POINTS:]
     lx = np.log([p[0] for p in pts])
     ly = np.log([p[1] for p in pts])
     return float(np.polyfit(lx, ly, 1)[0])
+
+
+def _slope_range(ns):
+    """``[n_from, n_to]`` of the points :func:`_slope` fits (``None``: no slope)."""
+    ns = sorted(ns)
+    return [int(ns[-SLOPE_POINTS:][0]), int(ns[-1])] if len(ns) >= 2 else None
 
 
 # ---------------------------------------------------------------- machine -------------
@@ -199,26 +210,47 @@ def _problem(name, n):
     raise ValueError(name)
 
 
-def _grad_candidates(f, x, cfg):
+def _grad_candidates(f, x, cfg, skip=()):
     n = x.size
     c = {"f": lambda: f(x), "reverse": lambda: ad.grad(f)(x)}
-    if n <= cfg["fwd_vec_max"]:
+    if n <= cfg["fwd_vec_max"] and "forward (vectorised)" not in skip:
         c["forward (vectorised)"] = lambda: ad.grad(f, mode="forward")(x)
-    if n <= cfg["jvp_loop_max"]:
+    if n <= cfg["jvp_loop_max"] and "forward (jvp per direction)" not in skip:
         c["forward (jvp per direction)"] = lambda: P.forward_grad_by_jvps(f, x)
     return c
 
 
+def _over_budget(seen, n, budget):
+    """Whether a forward-mode variant timed at ``seen = [(n, seconds), ...]`` should stop
+    before ``n``: it already took ``budget`` seconds, or extrapolating its last two
+    points (slope at least 1; 2, its worst case, from a single point) says the next size
+    would take over four times that."""
+    if budget is None or not seen:
+        return False
+    n0, t0 = seen[-1]
+    slope = 2.0
+    if len(seen) >= 2:
+        (na, ta), (nb, tb) = seen[-2:]
+        slope = max(1.0, math.log(tb / ta) / math.log(nb / na))
+    return t0 >= budget or t0 * (n / n0) ** slope > 4 * budget
+
+
 def sweep_gradient_cost(cfg, progress):
     out = {}
+    budget = cfg.get("fwd_budget")
     for name, key in (("rosenbrock", "rosen_n"), ("mlp", "mlp_n")):
         rows = []
+        seen = {m: [] for m in MODES[2:]}  # forward variant -> [(n, median seconds)]
         for n_target in cfg[key]:
             f, x = _problem(name, n_target)
             progress(f"(1/6) gradient cost: {name} n={x.size}")
-            cands = _grad_candidates(f, x, cfg)
+            skip = {m for m in MODES[2:] if _over_budget(seen[m], x.size, budget)}
+            cands = _grad_candidates(f, x, cfg, skip)
             samples = interleaved(cands, repeats=cfg["repeats"], min_time=cfg["min_time"],
                                   max_time=20.0)
+            for m in MODES[2:]:
+                if m in samples:
+                    seen[m].append((x.size, float(np.median(samples[m]))))
             rows.append({
                 "n": int(x.size),
                 "samples": samples,
@@ -226,11 +258,12 @@ def sweep_gradient_cost(cfg, progress):
                 "ratio_to_f": {k: _ratio(v, samples["f"]) for k, v in samples.items()
                                if k != "f"},
             })
-        slopes = {}
+        slopes, ranges = {}, {}
         for mode in MODES:
             pts = [(r["n"], r["time"][mode]["median"]) for r in rows if mode in r["time"]]
             slopes[mode] = _slope([p[0] for p in pts], [p[1] for p in pts])
-        out[name] = {"rows": rows, "slopes": slopes}
+            ranges[mode] = _slope_range([p[0] for p in pts])
+        out[name] = {"rows": rows, "slopes": slopes, "slope_ranges": ranges}
     return out
 
 
@@ -255,7 +288,10 @@ def sweep_op_counts(cfg, progress):
                 with ad.counting() as snap:
                     fn()
                     total, per = snap(by_primitive=True)
-                row[mode] = {**total, "total": sum(total.values()), "by_primitive": per}
+                with counting_elements() as elements:
+                    fn()
+                row[mode] = {**total, "total": sum(total.values()), "by_primitive": per,
+                             "elements": elements()}
             rows.append(row)
         out[name] = rows
     return out
@@ -315,15 +351,17 @@ def sweep_jacobian(cfg, progress):
                                    "jacrev": lambda: ad.jacrev(f)(x)},
                                   repeats=max(3, cfg["repeats"] - 2),
                                   min_time=cfg["min_time"], max_time=5.0)
-            tf = summarize(samples["jacfwd"]).median
-            tr = summarize(samples["jacrev"]).median
-            winner = "forward" if tf <= tr else "reverse"
+            # the verdict comes from the statistic the report prints: the median of the
+            # per-repeat ratios jacfwd / jacrev
+            ratio = _ratio(samples["jacfwd"], samples["jacrev"])
+            r = ratio["median"]
+            winner = "forward" if r < 1 else "reverse"
             pick = choose_mode(n, m)
             cells.append({"n": n, "m": m, "jacfwd": _stats(samples["jacfwd"]),
-                          "jacrev": _stats(samples["jacrev"]),
-                          "fwd_over_rev": _ratio(samples["jacfwd"], samples["jacrev"]),
+                          "jacrev": _stats(samples["jacrev"]), "fwd_over_rev": ratio,
                           "winner": winner, "choice": pick, "right": pick == winner,
-                          "regret": (max(tf, tr) / min(tf, tr)) if pick != winner else 1.0,
+                          "regret": max(r, 1 / r) if pick != winner else 1.0,
+                          "within_noise": ratio["q1"] <= 1 <= ratio["q3"],
                           "samples": samples})
     right = sum(c["right"] for c in cells)
     off_diag = [c for c in cells if c["n"] != c["m"]]
