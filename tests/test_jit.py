@@ -105,18 +105,38 @@ def test_static_argnums():
         j(x, [1])
 
 
-def test_forward_rules_fall_back_dynamically():
-    x = RNG.normal(size=3)
-    with pytest.warns(JitFallbackWarning, match="forward-mode"):
-        got = ad.jit(ad.jacfwd(kinks))(x)
-    np.testing.assert_allclose(got, ad.jacfwd(kinks)(x), rtol=1e-12)
+def test_forward_transformations_compile():
+    x, v = RNG.normal(size=3), RNG.normal(size=3)
+    transforms = [ad.jacfwd(kinks), ad.hessian(kinks), ad.grad(kinks, mode="forward"),
+                  lambda x: ad.jvp(kinks, (x,), (v,))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no dynamic fallback
+        for T in transforms:
+            j = ad.jit(T)
+            for _ in range(2):
+                x = RNG.normal(size=3)
+                for a, b in zip(np.atleast_1d(j(x)), np.atleast_1d(T(x))):
+                    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+            assert j.n_traces == 1 and j.variant(x) is not None
 
 
-def test_impure_rules_are_opaque_calls_not_constants():
+def test_untraceable_rule_falls_back_dynamically():
+    f = lambda x: np.prod(x) + np.sum(x * x)  # noqa: E731 - prod's VJP reads plain values
+    x = np.array([0.5, 0.0, 1.5])
+    with pytest.warns(JitFallbackWarning, match="vjp of prod"):
+        got = ad.jit(ad.hessian(f))(x)
+    np.testing.assert_allclose(got, ad.hessian(f)(x), rtol=1e-12)
+    j = ad.jit(ad.grad(f))  # at first order it is an opaque call
+    j(np.ones(3))
+    np.testing.assert_allclose(j(x), ad.grad(f)(x), rtol=1e-12)
+    assert "vjp_prod(" in j.source(x)
+
+
+def test_mask_rules_are_traced_not_constants():
     j = ad.jit(ad.grad(kinks))
     x = np.array([1.0, -2.0, 0.3])
     j(x)
-    assert "vjp_maximum(" in j.source(x)
+    assert "np.greater(x, 0.5)" in j.source(x)  # the tie mask is computed at every call
     y = np.array([-1.0, 2.0, -0.3])  # every mask flips
     np.testing.assert_allclose(j(y), ad.grad(kinks)(y), rtol=1e-12)
 
@@ -209,3 +229,29 @@ def test_no_warnings_on_plain_use():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ad.jit(ad.grad(rosen))(np.ones(4))
+
+
+# ---------------------------------------------------------------- ad.trace of a gradient --
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_trace_of_grad_does_not_freeze_masks(mode):
+    # Before: the masks of abs/maximum/clip were computed with numpy on the trace-time
+    # values, so the replay at other inputs gave [0, 2, 2.5] with no error.
+    f = lambda x: np.sum(np.abs(x) * np.maximum(x, 1.0) + np.clip(x, 0, 1))  # noqa: E731
+    g = ad.trace(ad.grad(f, mode=mode), np.array([0.5, -2.0, 0.3]))
+    y = np.array([-0.5, 2.0, 1.5])
+    np.testing.assert_allclose(g(y), [-1.0, 4.0, 3.0], rtol=1e-12)
+    np.testing.assert_allclose(g(y), ad.grad(f)(y), rtol=1e-12)
+    np.testing.assert_allclose(ad.jacrev(g)(y), ad.hessian(f)(y), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_trace_of_grad_with_an_untraceable_rule(mode):
+    f = lambda x: np.prod(x) + np.sum(x * x)  # noqa: E731 - prod's rules read plain values
+    g = ad.trace(ad.grad(f, mode=mode), np.array([0.5, -2.0, 0.3]))
+    y = np.array([-0.5, 0.0, 1.5])
+    np.testing.assert_allclose(g(y), ad.grad(f)(y), rtol=1e-12)
+    with pytest.raises(TypeError, match="opaque call, which has no derivative"):
+        ad.jacrev(g)(y)  # an opaque call is not differentiated as if it were constant
+    with pytest.raises(TypeError, match="prod rule reads plain values"):
+        ad.trace(ad.hessian(f), y)

@@ -16,7 +16,7 @@ from ..tree import flatten, unflatten
 from .counts import OpCounts
 from .draw import Drawing
 from .nodes import Constant, RetraceRequired, _arg_list, _formula, _summary
-from .trace import _ImpureRule, _trace, _Tracer, trace
+from .trace import _CALL, _ImpureRule, _trace, _Tracer, trace
 
 __all__ = ["Graph"]
 
@@ -202,6 +202,8 @@ class Graph(OpCounts, Drawing):
         try:
             if boxed:
                 for node, prim, _impl, params, slots, guards in self._plan:
+                    if prim is _CALL:
+                        _opaque_boxed(self, node, [vals[j] for j in slots])
                     v = vals[node] = bind(prim, *[vals[j] for j in slots], **params)
                     if guards:
                         self._check(guards, v)
@@ -571,6 +573,19 @@ class Graph(OpCounts, Drawing):
         """
         from .draw_paths import draw_elimination
         return draw_elimination(self, order, path, **options)
+
+
+def _opaque_boxed(graph, node, args):
+    """An opaque call (a rule that reads plain values) cannot carry a derivative: replayed
+    on values of a differentiating transformation it raises rather than give zero."""
+    for a in args:
+        if isinstance(a, Box) and a._level.kind != "graph":
+            raise TypeError(
+                f"replaying %{node} ({graph.nodes[node].params['name']}) of the graph of "
+                f"{graph.name} under {a._level.kind}-mode differentiation: that rule reads "
+                "plain values, so the graph holds it as an opaque call, which has no "
+                "derivative; differentiate the function itself (e.g. ad.hessian(f)) "
+                "instead of its traced derivative")
 
 
 def _apply_rule(rule, params, g, ans, *primals):

@@ -117,10 +117,11 @@ def std(x, axis=None, keepdims=False, ddof=0, dtype=None):
 
 def _tie_weights(x, ans, axis):
     """1/k at each of the k maximal (or minimal) entries, 0 elsewhere: ties split evenly."""
-    xv = value(x)
-    av = np.reshape(value(ans), _kept_shape(np.shape(xv), axis))
-    hits = (xv == av).astype(float)
-    return hits / np.sum(hits, axis=axis, keepdims=True)
+    # admodes ops (non-differentiable ones), not numpy on ad.value: a static graph then
+    # records the mask instead of freezing its trace-time numbers.
+    av = bind(reshape.primitive, ans, shape=_kept_shape(shape_of(x), axis))
+    hits = bind(where.primitive, equal(x, av), 1.0, 0.0)
+    return divide(hits, bind(_sum, hits, axis=axis, keepdims=True))
 
 
 def _extremum(name, npfn):
