@@ -71,10 +71,18 @@ class _Check:
             raise _GuardFailed(self.guard)
 
 
+_BENCH_DIR = os.path.join(_PKG_DIR, "bench")  # the benchmark problems are user code
+
+
+def _inside(filename):
+    path = os.path.abspath(filename)
+    return path.startswith(_PKG_DIR) and not path.startswith(_BENCH_DIR)
+
+
 def _site():
     """``line N: source`` of the innermost frame outside admodes (for comments)."""
     f = sys._getframe(2)
-    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(_PKG_DIR):
+    while f is not None and _inside(f.f_code.co_filename):
         f = f.f_back
     if f is None:
         return ""

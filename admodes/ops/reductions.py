@@ -347,7 +347,9 @@ def _sce_impl(z, labels):
 def _sce_residual(z, labels):
     """softmax(z) - onehot(labels), written with admodes ops (so it differentiates)."""
     p = exp(subtract(z, logsumexp(z, axis=-1, keepdims=True)))
-    return subtract(p, _onehot(labels, shape_of(z), np.result_type(value(z), np.float64)))
+    zv = value(z)  # only its dtype is read (a static graph's stand-in has one)
+    return subtract(p, _onehot(labels, shape_of(z), np.result_type(getattr(zv, "dtype", zv),
+                                                                    np.float64)))
 
 
 def _sce_jvp(t, ans, z, labels):
