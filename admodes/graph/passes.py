@@ -146,6 +146,8 @@ def _param_key(v):
         return tuple(_param_key(x) for x in v)
     if isinstance(v, np.ndarray):
         return Const(v).key()
+    if isinstance(v, slice):  # (unhashable before Python 3.12)
+        return ("slice", _param_key(v.start), _param_key(v.stop), _param_key(v.step))
     try:
         hash(v)
     except TypeError:
@@ -377,7 +379,7 @@ def fanin(prog):
             d, dt = defs.get(t), defs.get(total)
             if (d is None or dt is None or d.op != "scatter_add" or d.params.get("nb") != 0
                     or uses.get(t) != 1 or uses.get(total) != 1 or d.guards
-                    or not _allocates(dt) or dt.shape != ins.shape or dt.dtype != ins.dtype
+                    or not (_allocates(dt) or dt.op == "scatter_add_into") or dt.shape != ins.shape or dt.dtype != ins.dtype
                     or d.shape != ins.shape or d.dtype != ins.dtype):
                 continue
             prog.instrs[i] = Instr(ins.out, _SCATTER_INTO, [total, d.args[0]], d.params,
