@@ -192,7 +192,7 @@ def sweep_static_dynamic(cfg, progress):
     """
     from .peers import available
     peers = available()
-    rosen_n = cfg.get("jit_rosen_n", [10, 1_000, 100_000, 1_000_000])
+    rosen_n = cfg["jit_rosen_n"]
     out = {"peers": {k: v for k, v in peers.items() if v}, "problems": {}}
     jobs = [("chain", None)] + [("rosenbrock", n) for n in rosen_n] + [("mlp", None),
                                                                      ("spiral", None)]
@@ -209,7 +209,7 @@ def sweep_static_dynamic(cfg, progress):
         out["problems"][key] = {"name": name, "n": n, "reference": ref, "times": stats,
                                 "ratios": ratios, **extra}
     progress("static vs dynamic: compile time")
-    out["compile"] = compile_times(cfg.get("jit_compile_ops", [100, 300, 1_000, 3_000]))
+    out["compile"] = compile_times(cfg["jit_compile_ops"])
     out["targets"] = _targets(out, rosen_n)
     return out
 
