@@ -308,3 +308,13 @@ def test_passes_reduce_instructions_and_allocations_of_a_gradient():
     np.testing.assert_allclose(opt(x), raw(x), rtol=1e-12)
     assert len(opt.variant(x).program) <= len(raw.variant(x).program) - 4  # 13 vs 17
     assert _allocated(opt, x) < 0.5 * _allocated(raw, x)  # peak 1.2 MB vs 5.6 MB
+
+
+def test_readme_shows_the_generated_code():
+    from pathlib import Path
+
+    from admodes.bench.jit_report import readme_blocks
+    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for key, block in readme_blocks().items():
+        assert f"<!-- {key} -->\n{block}\n<!-- /{key} -->" in text, (
+            f"README block {key} is stale: run update_readme() of admodes.bench.jit_report")

@@ -338,3 +338,56 @@ def plot(results, out):
     fig.savefig(Path(out) / name, dpi=110)
     plt.close(fig)
     return name
+
+
+# ---------------------------------------------------------------- README blocks -------
+
+
+def colah(a, b):
+    """The README's graph example, ``e = (a + b)(b + 1)``."""
+    c = a + b
+    d = b + 1.0
+    return c * d
+
+
+def _strip_lines(src):
+    """Generated source without the ``(line N)`` of its comments (they would change
+    whenever the file above them does)."""
+    import re
+    return "\n".join(re.sub(r"  \(line \d+\)$", "", ln).rstrip() for ln in src.splitlines())
+
+
+def readme_blocks():
+    """The README's generated-code listings, produced here so that a test can compare
+    them with the README (``tests/test_jit.py``): ``{marker: markdown}``."""
+    import inspect
+    colah_src = ad.jit(ad.grad(colah, argnums=(0, 1))).source(2.0, 1.0)
+    X, _, labels = problems.spiral_data()
+    params = problems.spiral_init()
+    spiral = ad.jit(ad.value_and_grad(lambda params: problems.spiral_loss(params, X, labels)))
+    spiral_src = spiral.source(params)
+    hand = inspect.getsource(problems.mlp_loss_and_grad_numpy)
+    return {
+        "jit-colah": "```python\n" + _strip_lines(colah_src) + "\n```",
+        "jit-spiral": ("```python\n# ad.jit(ad.value_and_grad(loss)).source(params): generated\n"
+                       + _strip_lines(spiral_src) + "\n```\n\n"
+                       "```python\n# benchmarks' hand-written backprop "
+                       "(admodes/bench/problems.py)\n" + hand.rstrip() + "\n```"),
+    }
+
+
+def update_readme(path="README.md"):
+    """Rewrite the blocks of :func:`readme_blocks` between their ``<!-- marker -->`` and
+    ``<!-- /marker -->`` lines in ``path``; returns True if the file changed."""
+    import re
+    from pathlib import Path
+    p = Path(path)
+    text = old = p.read_text(encoding="utf-8")
+    for key, block in readme_blocks().items():
+        pat = re.compile(rf"(<!-- {key} -->\n)(?:.*?\n)?(<!-- /{key} -->)", re.S)
+        if not pat.search(text):
+            raise ValueError(f"{path}: no <!-- {key} --> ... <!-- /{key} --> block")
+        text = pat.sub(lambda m, block=block: m.group(1) + block + "\n" + m.group(2), text)
+    if text != old:
+        p.write_text(text, encoding="utf-8")
+    return text != old
