@@ -4,8 +4,8 @@
 :func:`sweep_static_dynamic` times, in one interleaved run per problem, the candidates
 below on the issue's programs, and measures compile time per program size;
 :func:`markdown_section` writes the text with the targets of issue 11 and
-:func:`plot` the figure.  ``benchmarks/test_jit.py`` runs the same candidates under
-pytest-benchmark.
+:func:`plot` the figure.  ``benchmarks/test_jit_static_dynamic.py`` runs the same
+candidates under pytest-benchmark.
 
 Candidates (each computes the same gradient, checked against the dynamic one first):
 

@@ -237,6 +237,27 @@ def _sig(x):
     return None
 
 
+def _flat_sig(dyn):
+    """``(key, leaves)`` when every argument is an array, a float or a flat list or
+    tuple of them (a parameter list): no pytree walk per call.  None otherwise."""
+    key, leaves = [], []
+    for a in dyn:
+        s = _sig(a)
+        if s is not None:
+            key.append(s)
+            leaves.append(a)
+            continue
+        t = type(a)
+        if t is not list and t is not tuple:
+            return None
+        sub = tuple(_sig(b) for b in a)
+        if None in sub:
+            return None
+        key.append((t, sub))
+        leaves.extend(a)
+    return tuple(key), leaves
+
+
 class Jitted:
     """A function compiled by :func:`jit` (one variant per signature and guard outcome).
 
@@ -287,6 +308,9 @@ class Jitted:
         sig = [_sig(a) for a in dyn]
         if None not in sig:
             return tuple(sig), dyn, False
+        fast = _flat_sig(dyn)
+        if fast is not None:
+            return fast[0], fast[1], False
         inputs = _Args(dyn, tuple(range(len(dyn))), "jit")
         leaves = inputs.leaves
         boxed = any(isinstance(x, Box) for x in leaves)

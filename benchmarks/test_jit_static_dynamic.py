@@ -1,11 +1,12 @@
 """``ad.jit`` against the dynamic engine, the ``ad.trace`` replay and hand-written numpy
-(issue 11), on the report's programs: ``pytest benchmarks/test_jit.py --benchmark-enable``.
+(issue 11), on the report's programs:
+``pytest benchmarks/test_jit_static_dynamic.py --benchmark-enable``.
 Without ``--benchmark-enable`` each candidate runs once, as a plain test.
 
 The issue's target ratios, every one measured in one interleaved run (BLAS at one
 thread)::
 
-    PYTHONPATH=$PWD python benchmarks/test_jit.py [repeats]
+    PYTHONPATH=$PWD python benchmarks/test_jit_static_dynamic.py [repeats]
 """
 
 import functools
