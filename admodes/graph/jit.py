@@ -342,7 +342,8 @@ class Jitted:
         try:
             graph, level, kinds = _trace_for_jit(self._bound(static, n), list(dyn), names)
         except (_ImpureRule, Untraceable) as e:
-            why = str(e) or "a rule reads plain values (ad.value) and cannot be traced"
+            why = str(e) or ("it computes with plain values (a numpy call on ad.value of a "
+                             "traced value, e.g. a sort order), which a trace cannot see")
             warnings.warn(f"jit of {self.__name__}: runs dynamically for this signature: "
                           f"{why}", JitFallbackWarning, stacklevel=3)
             return None
@@ -378,6 +379,7 @@ class Jitted:
         if boxed:
             plain = tuple(unflatten(td, [_concrete(x) for x in leaves])
                           for td, leaves in (flatten(a)[::-1] for a in dyn))
+            key = (n, static, self._leaves(plain)[0])  # the key a plain call would use
             return self._boxed(self._variants(key, plain, static, n), args, dyn)
         entry = self._variants(key, dyn, static, n)
         for v in entry:
@@ -388,7 +390,7 @@ class Jitted:
             except _GuardFailed:
                 continue
         v = self._retrace(key, entry, dyn, static, n)
-        return self.fun(*args) if v is None else v.run(leaves)
+        return self.fun(*args) if v is None else v.run(leaves)  # traced here: guards hold
 
     def _boxed(self, entry, args, dyn):
         """Called under another transformation (``ad.grad(ad.jit(f))``): replay the static

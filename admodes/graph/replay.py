@@ -202,9 +202,12 @@ class Graph(OpCounts, Drawing):
         try:
             if boxed:
                 for node, prim, _impl, params, slots, guards in self._plan:
+                    args = [vals[j] for j in slots]
                     if prim is _CALL:
-                        _opaque_boxed(self, node, [vals[j] for j in slots])
-                    v = vals[node] = bind(prim, *[vals[j] for j in slots], **params)
+                        _opaque_boxed(self, node, args)
+                    for i in self.nodes[node].stopped:  # ad.value(...) when traced
+                        args[i] = _stopped(args[i])
+                    v = vals[node] = bind(prim, *args, **params)
                     if guards:
                         self._check(guards, v)
                 return vals
@@ -233,8 +236,10 @@ class Graph(OpCounts, Drawing):
     def _check(self, guards, v):
         for g in guards:
             if isinstance(v, _Tracer) and v._level.alive:  # replayed inside a trace
-                v._level.carry(v, g, g.describe(self.nodes))
-                continue
+                if g.holds(v._val):  # (else: this graph is not the path taken here)
+                    v._level.carry(v, g, g.describe(self.nodes))
+                    continue
+                v = v._val
             if not g.holds(v):
                 now = bool(value(v)) if g.kind == "truth" else _summary(value(v))
                 raise RetraceRequired(
@@ -573,6 +578,14 @@ class Graph(OpCounts, Drawing):
         """
         from .draw_paths import draw_elimination
         return draw_elimination(self, order, path, **options)
+
+
+def _stopped(x):
+    """``x`` without the boxes of differentiating levels (what ``ad.value`` gave when the
+    graph was traced carries no derivative); a static graph's own traced value stays."""
+    while isinstance(x, Box) and x._level.kind != "graph":
+        x = x._primal
+    return x
 
 
 def _opaque_boxed(graph, node, args):
