@@ -375,3 +375,15 @@ def test_pass_buffers_allocates_less():
     a, b = ad.jit(ad.grad(f)), ad.jit(ad.grad(f), optimize=without)
     np.testing.assert_allclose(a(x), b(x), rtol=1e-12)
     assert _allocated(a, x) < 0.5 * _allocated(b, x)  # peak 0.48 MB vs 2.2 MB
+
+
+def test_where_on_a_differentiable_condition():
+    f = lambda x: np.sum(np.where(x, x * 2.0, x * 3.0))  # noqa: E731 - the condition is x
+    x, y = np.array([1.0, 0.0]), np.array([0.0, 2.0])
+    g = ad.trace(f, x)
+    for mode in ("reverse", "forward"):
+        np.testing.assert_allclose(ad.grad(g, mode=mode)(y), [3.0, 2.0])
+        j = ad.jit(ad.grad(f, mode=mode))
+        j(x)
+        np.testing.assert_allclose(j(y), [3.0, 2.0])
+    np.testing.assert_allclose(g.grad(y), [3.0, 2.0])

@@ -222,6 +222,8 @@ class _TraceLevel(Level):
             if isinstance(a, _Tracer) and a._level is self:
                 refs.append(a._id)
                 primals.append(a._val)
+                if _no_rule(prim, i):  # (where's condition): carries no derivative
+                    stopped.append(i)
                 continue
             if isinstance(a, Box):
                 raise TypeError(
@@ -290,6 +292,16 @@ class _TraceLevel(Level):
             if kind == "ufunc":
                 return getattr(func[0], func[1])(*a, **kw)
             return func(*a, **kw)
+
+
+def _no_rule(prim, i):
+    """Argument ``i`` of ``prim`` has neither a JVP nor a VJP rule."""
+    if prim.nondiff or prim.vjp_joint is not None or prim.jvp_joint is not None:
+        return False
+    for rules in (prim.vjps, prim.jvps):
+        if rules is not None and i < len(rules) and rules[i] is not None:
+            return False
+    return True
 
 
 class EscapedTracer(dispatch.EscapedBoxError):
