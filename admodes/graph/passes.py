@@ -392,8 +392,15 @@ def fanin(prog):
 
 # ------------------------------------------------------------------ buffers -----------
 
+# Elementwise primitives whose impl is a numpy ufunc of another name, with its extra
+# arguments: (ufunc name, constant arguments after the primitive's own).
+UFUNC_FORMS = {"relu": ("maximum", (0.0,))}
+
+
 def _ufunc(ins):
     """The numpy ufunc of the same name as an elementwise primitive (None if not one)."""
+    if ins.op in UFUNC_FORMS and ins.prim.elementwise:
+        return getattr(np, UFUNC_FORMS[ins.op][0])
     f = getattr(np, ins.op, None)
     return f if isinstance(f, np.ufunc) and ins.prim.elementwise else None
 
