@@ -33,7 +33,7 @@ CONFIGS = {
         jac_grid=[4, 16, 64, 256, 1024], jac_n=200,
         chain_ops=1_000,
         numeric_n=200,
-        jit_rosen_n=[10, 1_000, 100_000, 1_000_000], jit_compile_ops=[100, 300, 1_000],
+        jit_rosen_n=[10, 1_000, 1_000_000], jit_compile_ops=[100, 1_000],
         reuse=dict(depths=list(range(1, 17)), timed_depths=[2, 4, 6, 8, 10], repeats=5),
         sparse=True,
     ),
