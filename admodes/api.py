@@ -182,8 +182,17 @@ def _zeros_like(x):
         return 0.0
     if type(v) is complex:
         return 0j
-    v = np.asarray(v)
+    if not hasattr(v, "dtype"):  # (a static graph's stand-in has a shape and a dtype only)
+        v = np.asarray(v)
     return np.zeros(v.shape, v.dtype if v.dtype.kind in "fc" else np.float64)
+
+
+def _dtype(x):
+    """The dtype of a value or box, without converting it (a static graph's stand-in for
+    a traced value has a dtype but no data)."""
+    v = value(x)
+    dt = getattr(v, "dtype", None)
+    return dt if isinstance(dt, np.dtype) else np.asarray(v).dtype
 
 
 def _finish(ct, like):
@@ -201,7 +210,7 @@ def _finish(ct, like):
         return complex(np.asarray(ct).reshape(()))
     if type(ct) is not np.ndarray:
         ct = np.asarray(ct)
-    dt = like.dtype if type(like) is np.ndarray else np.asarray(value(like)).dtype
+    dt = like.dtype if type(like) is np.ndarray else _dtype(like)
     if ct.dtype.kind == "c" and dt.kind == "f":
         ct = _real_part(ct)
     if ct.dtype != dt and dt.kind in "fc":
@@ -347,7 +356,7 @@ def _scalar_output(outs, td, fname):
     if shape != ():
         raise TypeError(f"{fname} requires a scalar output, got an array of shape {shape}; "
                         "reduce it (e.g. sum) or use jacrev/jacobian/vjp for non-scalar outputs")
-    if np.asarray(value(out)).dtype.kind == "c":
+    if np.iscomplexobj(value(out)):
         raise TypeError(f"{fname} requires a real scalar output, got a complex one")
     return out
 
@@ -555,7 +564,7 @@ def _forward_columns(fun, inputs, kwargs, chunk_size, fname, scale=None):
             ts = [None if t is None or c is None else t * c for t, c in zip(ts, scale)]
         outs, td, tans, _ = _push(fun, inputs, ts, kwargs, True, fname)
         chunks.append([t if t is not None else np.zeros((e - s,) + shape_of(o),
-                                                        np.result_type(value(o), 0.0))
+                                                        np.result_type(_dtype(o), 0.0))
                        for t, o in zip(tans, outs)])
     cols = [_stack_rows([c[k] for c in chunks], n, shape_of(o)) for k, o in enumerate(outs)]
     return outs, td, cols
@@ -643,7 +652,7 @@ def _jacrev_from_tape(level, inputs, ids, outs, td, single, chunk_size):
 
 def _seed_dtype(x):
     """float32 (or float16) for such values, float64 otherwise."""
-    dt = np.asarray(value(x)).dtype if not isinstance(x, float) else None
+    dt = _dtype(x) if not isinstance(x, float) else None
     return dt if dt is not None and dt.kind == "f" and dt.itemsize < 8 else np.float64
 
 

@@ -12,6 +12,8 @@ of directions rather than one per direction (the ForwardDiff.jl "chunk" idea).
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from . import dispatch
@@ -36,20 +38,33 @@ class Dual(Box):
         self._level = level
 
 
+class _RuleHook(threading.local):
+    """Set by a static-graph trace (``ad.trace``, ``ad.jit``) while it runs (per thread):
+    ``apply(prim, rule, t, ans, primals, params)`` applies every JVP rule of the forward
+    levels opened meanwhile (``rule`` is None for a joint rule, ``t`` then the tuple of
+    tangents), so a rule that reads plain values can be recorded as one opaque call."""
+
+    apply = None
+
+
+rule_hook = _RuleHook()
+
+
 class ForwardLevel(Level):
     """A forward-mode transformation call (``jvp``, ``jacfwd``, forward ``grad``)."""
 
-    __slots__ = ("batch",)
+    __slots__ = ("batch", "apply")
     kind = "forward"
 
     def __init__(self, batch=False):
         super().__init__()
         self.batch = batch
+        self.apply = rule_hook.apply  # read once: levels are opened inside the trace
 
     def wrap2(self, prim, params, a, b, ans, ma, mb):
         rules = prim.jvps
         if (type(ans) is float and not self.batch and type(rules) is tuple
-                and len(rules) == 2 and None not in rules):
+                and len(rules) == 2 and None not in rules and self.apply is None):
             # scalar code: float tangents, no broadcasting to handle
             if dispatch._counting:
                 prim.n_jvp += (ma is not None) + (mb is not None)
@@ -89,7 +104,8 @@ class ForwardLevel(Level):
                     t = bind(_reshape, t, shape=ts[:k] + (1,) * (out_nd - nd) + ts[k:])
             if dispatch._counting:
                 prim.n_jvp += 1
-            c = rule(t, ans, *primals, **params)
+            c = rule(t, ans, *primals, **params) if self.apply is None else \
+                self.apply(prim, rule, t, ans, primals, params)
             if out is None:
                 out = c
             elif type(out) is float and type(c) is float:
@@ -114,6 +130,8 @@ class ForwardLevel(Level):
                      for t, x in zip(tangents, primals))
         if dispatch._counting:
             prim.n_jvp += 1
+        if self.apply is not None:
+            return self.apply(prim, None, full, ans, primals, params)
         return prim.jvp_joint(full, ans, primals, params)
 
 

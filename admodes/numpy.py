@@ -16,6 +16,7 @@ import builtins
 import numpy as _np
 
 from . import conversions as _conversions
+from .api import _dtype
 from .dispatch import Box, bind1, bind2, ndim_of, shape_of, value
 from .ops import linalg  # noqa: F401  (admodes.numpy.linalg)
 from .ops.contractions import dot, einsum, inner, matmul, outer, tensordot, trace, vdot  # noqa: F401
@@ -139,15 +140,15 @@ def _holds_box(obj):
 
 
 def zeros_like(x, dtype=None):
-    return _np.zeros_like(value(x), dtype=dtype)
+    return _np.zeros(shape_of(x), dtype=_dtype(x) if dtype is None else dtype)
 
 
 def ones_like(x, dtype=None):
-    return _np.ones_like(value(x), dtype=dtype)
+    return _np.ones(shape_of(x), dtype=_dtype(x) if dtype is None else dtype)
 
 
 def full_like(x, fill_value, dtype=None):
-    return _np.full_like(value(x), fill_value, dtype=dtype)
+    return _np.full(shape_of(x), fill_value, dtype=_dtype(x) if dtype is None else dtype)
 
 
 def shape(x):

@@ -105,18 +105,38 @@ def test_static_argnums():
         j(x, [1])
 
 
-def test_forward_rules_fall_back_dynamically():
-    x = RNG.normal(size=3)
-    with pytest.warns(JitFallbackWarning, match="forward-mode"):
-        got = ad.jit(ad.jacfwd(kinks))(x)
-    np.testing.assert_allclose(got, ad.jacfwd(kinks)(x), rtol=1e-12)
+def test_forward_transformations_compile():
+    x, v = RNG.normal(size=3), RNG.normal(size=3)
+    transforms = [ad.jacfwd(kinks), ad.hessian(kinks), ad.grad(kinks, mode="forward"),
+                  lambda x: ad.jvp(kinks, (x,), (v,))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no dynamic fallback
+        for T in transforms:
+            j = ad.jit(T)
+            for _ in range(2):
+                x = RNG.normal(size=3)
+                for a, b in zip(np.atleast_1d(j(x)), np.atleast_1d(T(x))):
+                    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+            assert j.n_traces == 1 and j.variant(x) is not None
 
 
-def test_impure_rules_are_opaque_calls_not_constants():
+def test_untraceable_rule_falls_back_dynamically():
+    f = lambda x: np.prod(x) + np.sum(x * x)  # noqa: E731 - prod's VJP reads plain values
+    x = np.array([0.5, 0.0, 1.5])
+    with pytest.warns(JitFallbackWarning, match="vjp of prod"):
+        got = ad.jit(ad.hessian(f))(x)
+    np.testing.assert_allclose(got, ad.hessian(f)(x), rtol=1e-12)
+    j = ad.jit(ad.grad(f))  # at first order it is an opaque call
+    j(np.ones(3))
+    np.testing.assert_allclose(j(x), ad.grad(f)(x), rtol=1e-12)
+    assert "vjp_prod(" in j.source(x)
+
+
+def test_mask_rules_are_traced_not_constants():
     j = ad.jit(ad.grad(kinks))
     x = np.array([1.0, -2.0, 0.3])
     j(x)
-    assert "vjp_maximum(" in j.source(x)
+    assert "np.greater(x, 0.5)" in j.source(x)  # the tie mask is computed at every call
     y = np.array([-1.0, 2.0, -0.3])  # every mask flips
     np.testing.assert_allclose(j(y), ad.grad(kinks)(y), rtol=1e-12)
 
@@ -209,3 +229,161 @@ def test_no_warnings_on_plain_use():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ad.jit(ad.grad(rosen))(np.ones(4))
+
+
+# ---------------------------------------------------------------- ad.trace of a gradient --
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_trace_of_grad_does_not_freeze_masks(mode):
+    # Before: the masks of abs/maximum/clip were computed with numpy on the trace-time
+    # values, so the replay at other inputs gave [0, 2, 2.5] with no error.
+    f = lambda x: np.sum(np.abs(x) * np.maximum(x, 1.0) + np.clip(x, 0, 1))  # noqa: E731
+    g = ad.trace(ad.grad(f, mode=mode), np.array([0.5, -2.0, 0.3]))
+    y = np.array([-0.5, 2.0, 1.5])
+    np.testing.assert_allclose(g(y), [-1.0, 4.0, 3.0], rtol=1e-12)
+    np.testing.assert_allclose(g(y), ad.grad(f)(y), rtol=1e-12)
+    np.testing.assert_allclose(ad.jacrev(g)(y), ad.hessian(f)(y), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_trace_of_grad_with_an_untraceable_rule(mode):
+    f = lambda x: np.prod(x) + np.sum(x * x)  # noqa: E731 - prod's rules read plain values
+    g = ad.trace(ad.grad(f, mode=mode), np.array([0.5, -2.0, 0.3]))
+    y = np.array([-0.5, 0.0, 1.5])
+    np.testing.assert_allclose(g(y), ad.grad(f)(y), rtol=1e-12)
+    with pytest.raises(TypeError, match="opaque call, which has no derivative"):
+        ad.jacrev(g)(y)  # an opaque call is not differentiated as if it were constant
+    with pytest.raises(TypeError, match="prod rule reads plain values"):
+        ad.trace(ad.hessian(f), y)
+
+
+# ---------------------------------------------------------------- measurable effects ----
+
+def _allocated(fn, *args):
+    """Bytes of numpy buffers allocated by one call (tracemalloc sees numpy's)."""
+    import tracemalloc
+    fn(*args)
+    tracemalloc.start()
+    try:
+        fn(*args)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_pass_fanin_scatters_in_place_and_allocates_less():
+    f = lambda x: np.sum(x[1:] * x[:-1] + np.sin(x[:-1]))  # noqa: E731
+    x = RNG.normal(size=20_000)
+    without = tuple(p for p in passes.PASSES if p != "fanin")
+    p = _eq(ad.grad(f), (x,), passes.PASSES)
+    q = _eq(ad.grad(f), (x,), without)
+    ops_p, ops_q = [i.op for i in p.instrs], [i.op for i in q.instrs]
+    assert ops_q.count("scatter_add") == 3 and ops_p.count("scatter_add") == 1
+    assert ops_p.count("scatter_add_into") == 2 and len(p) < len(q)
+    assert _allocated(ad.jit(ad.grad(f)), x) < _allocated(
+        ad.jit(ad.grad(f), optimize=without), x) - 300_000  # two 160 kB buffers less
+
+
+def test_pass_simplify_uniform_constants_and_negations():
+    f = lambda x: np.sum(-(np.sin(x) * 3.0) * np.cos(x))  # noqa: E731
+    x = RNG.normal(size=1000)
+    p = _eq(ad.grad(f), (x,), ("fold", "simplify", "dce"))
+    raw = _prog(ad.grad(f), x)
+
+    def arrays(prog):
+        return [a for i in prog.instrs for a in i.args
+                if isinstance(a, passes.Const) and np.ndim(a.value)]
+
+    def count(prog, op):
+        return [i.op for i in prog.instrs].count(op)
+
+    assert arrays(raw) and not arrays(p)  # the seed's broadcast ones became scalars (x1)
+    assert count(raw, "negative") == 3 and count(p, "negative") == 1  # -(c*x) -> (-c)*x
+    assert count(p, "multiply") < count(raw, "multiply")
+
+
+def test_passes_reduce_instructions_and_allocations_of_a_gradient():
+    x = RNG.normal(size=50_000)
+    raw, opt = ad.jit(ad.grad(rosen), optimize=False), ad.jit(ad.grad(rosen))
+    np.testing.assert_allclose(opt(x), raw(x), rtol=1e-12)
+    assert len(opt.variant(x).program) <= len(raw.variant(x).program) - 4  # 13 vs 17
+    assert _allocated(opt, x) < 0.5 * _allocated(raw, x)  # peak 1.2 MB vs 5.6 MB
+
+
+def test_readme_shows_the_generated_code():
+    from pathlib import Path
+
+    from admodes.bench.jit_report import readme_blocks
+    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for key, block in readme_blocks().items():
+        assert f"<!-- {key} -->\n{block}\n<!-- /{key} -->" in text, (
+            f"README block {key} is stale: run update_readme() of admodes.bench.jit_report")
+
+
+def test_plain_value_code_runs_dynamically_not_frozen():
+    f = lambda x: np.sum(np.sort(x) * np.arange(1.0, 5.0))  # noqa: E731 - a sort order
+    x, y = np.array([3.0, 1.0, 2.0, 0.0]), np.array([0.0, 2.0, 1.0, 3.0])
+    j = ad.jit(ad.grad(f))
+    with pytest.warns(JitFallbackWarning, match="plain values"):
+        j(x)
+    np.testing.assert_allclose(j(y), ad.grad(f)(y), rtol=1e-12)
+    k = ad.jit(lambda x: np.sum(x * ad.value(x)))  # ad.value into admodes ops: compiled
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert k(3.0) == 9.0 and ad.grad(k)(3.0) == 3.0
+    assert k.n_traces == 1  # the plain call's variant is replayed under grad
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_grad_of_jit_with_static_arguments_and_guards(mode):
+    def f(x, n):
+        y = x
+        for _ in range(n):
+            y = np.sin(y) * 1.5
+        if np.sum(y) > 0:  # a guard: the branch may change between calls
+            return np.sum(y * y)
+        return np.sum(np.cos(y))
+
+    j = ad.jit(f, static_argnums=1)
+    for x in (np.array([0.3, 0.2]), np.array([-0.3, -0.2]), np.array([0.5, 0.1])):
+        for n in (1, 2):
+            np.testing.assert_allclose(ad.grad(j, mode=mode)(x, n),
+                                       ad.grad(f, mode=mode)(x, n), rtol=1e-12)
+            np.testing.assert_allclose(ad.jit(ad.grad(j, mode=mode), static_argnums=1)(x, n),
+                                       ad.grad(f, mode=mode)(x, n), rtol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_differentiating_a_graph_respects_ad_value(mode):
+    # Before: replaying the graph under ad.grad let a derivative flow through the node
+    # that ad.value had stopped when tracing ([6, 6] instead of [3, 3], no error).
+    f = lambda x: np.sum(x * ad.value(x))  # noqa: E731
+    g = ad.trace(f, np.ones(2))
+    x = np.array([3.0, -1.0])
+    np.testing.assert_allclose(ad.grad(g, mode=mode)(x), x, rtol=1e-12)
+    np.testing.assert_allclose(ad.grad(g, mode=mode)(x), ad.grad(f, mode=mode)(x))
+
+
+def test_pass_buffers_allocates_less():
+    def f(x):
+        y = np.sin(x) * 2.0
+        z = np.cos(y) + y
+        return np.sum(np.exp(z) * z)
+
+    x = RNG.normal(size=20_000)
+    without = tuple(p for p in passes.PASSES if p != "buffers")
+    a, b = ad.jit(ad.grad(f)), ad.jit(ad.grad(f), optimize=without)
+    np.testing.assert_allclose(a(x), b(x), rtol=1e-12)
+    assert _allocated(a, x) < 0.5 * _allocated(b, x)  # peak 0.48 MB vs 2.2 MB
+
+
+def test_where_on_a_differentiable_condition():
+    f = lambda x: np.sum(np.where(x, x * 2.0, x * 3.0))  # noqa: E731 - the condition is x
+    x, y = np.array([1.0, 0.0]), np.array([0.0, 2.0])
+    g = ad.trace(f, x)
+    for mode in ("reverse", "forward"):
+        np.testing.assert_allclose(ad.grad(g, mode=mode)(y), [3.0, 2.0])
+        j = ad.jit(ad.grad(f, mode=mode))
+        j(x)
+        np.testing.assert_allclose(j(y), [3.0, 2.0])
+    np.testing.assert_allclose(g.grad(y), [3.0, 2.0])

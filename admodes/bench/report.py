@@ -23,6 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from admodes.bench import reuse_report, sparse_report
+from admodes.bench.jit_report import markdown_section as jit_markdown
+from admodes.bench.jit_report import plot as jit_plot
+from admodes.bench.jit_report import sweep_static_dynamic
 from admodes.bench.markdown import markdown, targets, verdict
 from admodes.bench.plots import FIGURES, plot
 from admodes.bench.reuse_report import reuse_section
@@ -70,6 +73,8 @@ def run(mode="quick", progress=None, config=None, sections=None, threads=1):
     steps = {"gradient_cost": sweep_gradient_cost, "op_counts": sweep_op_counts,
              "memory": sweep_memory, "jacobian": sweep_jacobian, "peers": sweep_peers,
              "correctness": sweep_correctness}
+    if "jit_rosen_n" in cfg:  # the section "static vs dynamic" (issue 11)
+        steps["static_dynamic"] = sweep_static_dynamic
     results = {"mode": mode, "config": cfg, "machine": machine_info()}
     ctx, how = limit_threads(threads)
     results["machine"]["threads"] = how
@@ -132,6 +137,10 @@ def write_report(results, out, progress=None):
         text += "\n" + section.pop("markdown")
         files = list(files) + [Path(f).name for f in section.pop("figures", [])]
         results["sparse"] = section
+    if "static_dynamic" in results:
+        fig = jit_plot(results["static_dynamic"], out)
+        text += "\n" + jit_markdown(results["static_dynamic"], fig)
+        files = list(files) + ([fig] if fig else [])
     reuse = results.get("config", {}).get("reuse")
     if reuse is not None:
         reuse_md, results["reuse"] = reuse_section(out, progress=progress, figures=mpl,

@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 
-from .passes import _ufunc
+from .passes import UFUNC_FORMS, _ufunc
 
 __all__ = ["generate", "identifier"]
 
@@ -75,6 +75,9 @@ def _expr(ins, args, names, info):
     op = ins.op
     arrays = not ins.isfloat and not all(info.get(a, (None, None, True))[2]
                                          for a in ins.args if isinstance(a, str))
+    if op in UFUNC_FORMS and _ufunc(ins) is not None and not ins.params:  # relu: maximum
+        name, extra = UFUNC_FORMS[op]
+        op, args = name, list(args) + [_literal(e) for e in extra]
     if ins.out_buf is not None or ins.inplace is not None:
         out = args[ins.inplace] if ins.inplace is not None else ins.out_buf
         return f"np.{op}({', '.join(args)}, out={out})"
@@ -85,6 +88,8 @@ def _expr(ins, args, names, info):
     if op == "power" and not ins.params and arrays:
         return f"{args[0]} ** {args[1]}"
     if arrays and not ins.params and _ufunc(ins) is not None:
+        return f"np.{op}({', '.join(args)})"
+    if op != ins.op:  # a renamed ufunc on scalars
         return f"np.{op}({', '.join(args)})"
     if arrays and op == "sum" and set(ins.params) == {"axis", "keepdims"}:
         extra = f"axis={_literal(ins.params['axis'])}"

@@ -5,14 +5,12 @@ The first call for a signature (argument structure, shapes, dtypes, values of th
 static arguments) runs ``fun`` under a tracing level, as :func:`admodes.trace` does.
 When ``fun`` is itself a transformation (``ad.grad(f)``, ``ad.hessian(f)``, a ``jvp``)
 its rules are admodes ops applied to traced values, so the trace records the forward
-pass *and* the derivative sweep.  While ``ad.jit`` traces, a value read by a rule through
-``ad.value`` has no value (only a shape), so a rule that computes with plain values (a
-max/min tie mask, a clip mask) cannot bake trace-time numbers into the program: the
-reverse sweep's ``apply`` hook (:data:`admodes.reverse.trace_hook`) records such a rule as
-one opaque call instead.  Where that is impossible (such a rule inside nested
-differentiation, or a forward-mode rule) the signature runs dynamically, with a
-:class:`JitFallbackWarning` naming the reason: a result is right or an exception, never a
-frozen constant.
+pass *and* the derivative sweep (forward-mode rules too).  A rule that computes with plain
+values (read through ``ad.value``) cannot bake trace-time numbers into the program: the
+modes' rule hooks (:mod:`.hooks`) record such a rule as one opaque call instead.  Where
+that is impossible (such a rule applied inside nested differentiation) the signature runs
+dynamically, with a :class:`JitFallbackWarning` naming the reason: a result is right or
+an exception, never a frozen constant.
 
 The program then goes through the passes of :mod:`.passes` and the code generator of
 :mod:`.codegen`; ``jitted.source(*args)`` shows the result.  A Python branch on a traced
@@ -22,7 +20,6 @@ again at the new arguments and the new variant is cached next to the old one.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import linecache
 import os
@@ -35,13 +32,13 @@ import numpy as np
 
 from .. import dispatch
 from ..api import _Args
-from ..dispatch import Box, shape_of, value
-from ..reverse import trace_hook
+from ..dispatch import Box, shape_of
 from ..tree import flatten, leaf_paths, unflatten
 from .codegen import generate, identifier
+from .hooks import Untraceable, rule_hooks
 from .nodes import Constant, RetraceRequired
 from .passes import PASSES, Const, Instr, Program, optimize
-from .trace import _arg_names, _ImpureRule, _Opaque, _TraceLevel, _Tracer
+from .trace import _arg_names, _ImpureRule, _TraceLevel, _Tracer
 
 __all__ = ["jit", "Jitted", "JitFallbackWarning", "JitRetraceWarning"]
 
@@ -55,10 +52,6 @@ class JitFallbackWarning(UserWarning):
 
 class JitRetraceWarning(UserWarning):
     """``ad.jit`` keeps retracing a function (its guards keep failing)."""
-
-
-class _Unsupported(Exception):
-    pass
 
 
 class _GuardFailed(Exception):
@@ -80,10 +73,18 @@ class _Check:
             raise _GuardFailed(self.guard)
 
 
+_BENCH_DIR = os.path.join(_PKG_DIR, "bench")  # the benchmark problems are user code
+
+
+def _inside(filename):
+    path = os.path.abspath(filename)
+    return path.startswith(_PKG_DIR) and not path.startswith(_BENCH_DIR)
+
+
 def _site():
     """``line N: source`` of the innermost frame outside admodes (for comments)."""
     f = sys._getframe(2)
-    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(_PKG_DIR):
+    while f is not None and _inside(f.f_code.co_filename):
         f = f.f_back
     if f is None:
         return ""
@@ -97,15 +98,16 @@ class _JitLevel(_TraceLevel):
     """The tracing level of ``ad.jit``: a static-graph trace that also keeps, per node,
     the user's source line (or the rule it belongs to) and whether it was a float."""
 
-    __slots__ = ("where", "isfloat", "rule", "forward")
+    __slots__ = ("where", "isfloat", "rule")
 
     def __init__(self):
-        super().__init__(opaque=False)
-        self.where, self.isfloat, self.rule, self.forward = {}, {}, None, None
+        # opaque: ad.value of a traced value is an _Opaque (a shape, no value), so code
+        # that computes with plain values (a sort order, a mask in numpy) cannot freeze
+        # trace-time numbers into the program: it raises and runs dynamically instead.
+        super().__init__(opaque=True)
+        self.where, self.isfloat, self.rule = {}, {}, None
 
     def _add(self, prim, args, stopped, params, ans, name=None):
-        if prim is not None and self.forward is None and _in_forward_rule():
-            self.forward = prim.name
         t = super()._add(prim, args, stopped, params, ans, name)
         self.isfloat[t._id] = type(ans) is float
         if prim is not None:
@@ -115,99 +117,6 @@ class _JitLevel(_TraceLevel):
                     else _site()
             self.where[t._id] = where
         return t
-
-
-def _forward_codes():
-    from ..forward import ForwardLevel
-    return {ForwardLevel.wrap.__code__, ForwardLevel.wrap2.__code__,
-            ForwardLevel._joint.__code__}
-
-
-_FORWARD_CODES = None
-
-
-def _in_forward_rule():
-    """A forward-mode rule is running (its values may be read through ``ad.value``,
-    which the trace cannot see)."""
-    global _FORWARD_CODES
-    if _FORWARD_CODES is None:
-        _FORWARD_CODES = _forward_codes()
-    f = sys._getframe(2)
-    while f is not None:
-        if f.f_code in _FORWARD_CODES:
-            return True
-        f = f.f_back
-    return False
-
-
-def _hide(level, args):
-    """While a rule runs, what ``ad.value`` returns for this level's values in ``args``
-    is an :class:`_Opaque` (a shape, no value); returns the list to restore."""
-    swapped = []
-    for a in args:
-        while isinstance(a, Box):
-            if isinstance(a, _Tracer) and a._level is level:
-                if not isinstance(a._primal, _Opaque):
-                    shown = _Opaque(shape_of(a._val), np.result_type(a._val))
-                    level.linked[id(shown)] = a._id
-                    level.hidden[a._id] = a._val
-                    level.keep.append(shown)
-                    swapped.append((a, a._primal))
-                    a._primal = shown
-                break
-            a = a._primal
-    return swapped
-
-
-def _apply_rule(rule, params, g, ans, *primals):
-    return rule(g, ans, *primals, **params)
-
-
-def _apply_joint(joint, params, g, ans, *primals):
-    return tuple(joint(g, ans, primals, params))
-
-
-def _pick(i, both):
-    return both[i]
-
-
-def _sweep_hook(level):
-    """The reverse sweep's ``apply`` while ``level`` traces: trace each rule; a rule that
-    reads plain values becomes one opaque call on this level's values."""
-
-    def apply(prim, rule, g, ans, primals, params):
-        label = f"vjp of {prim.name}"
-        if isinstance(ans, _Tracer) and ans._level is level and level.where.get(ans._id):
-            label += f": {level.where[ans._id].split('  (')[0]}"
-        prev, level.rule = level.rule, label
-        try:
-            if rule is None:
-                fn, n_out = functools.partial(_apply_joint, prim.vjp_joint, params), len(primals)
-            else:
-                fn, n_out = functools.partial(_apply_rule, rule, params), None
-            args = (g, ans) + tuple(primals)
-            swapped = _hide(level, args)
-            try:
-                out = fn(*args)
-                return tuple(out) if n_out is not None else out
-            except _ImpureRule:
-                pass
-            finally:
-                for a, p in swapped:
-                    a._primal = p
-            if any(isinstance(a, Box) and not (isinstance(a, _Tracer) and a._level is level)
-                   for a in args):
-                raise _Unsupported(f"the VJP rule of {prim.name} reads plain values and is "
-                                   "applied to values of an inner transformation")
-            both = level.call(fn, args, label)
-            if n_out is None:
-                return both
-            return tuple(level.call(functools.partial(_pick, i), (both,), label)
-                         for i in range(n_out))
-        finally:
-            level.rule = prev
-
-    return apply
 
 
 class _Variant:
@@ -288,17 +197,12 @@ def _trace_for_jit(fun, args, names):
     for a, name in enumerate(names):
         leaf_names.extend(leaf_paths(args[a], name))
     level = _JitLevel()
-    prev, trace_hook.apply = trace_hook.apply, _sweep_hook(level)
     try:
-        boxed = [level.input(x, n) for x, n in zip(inputs.leaves, leaf_names)]
-        out = inputs.call(fun, boxed, {})
+        with rule_hooks(level):
+            boxed = [level.input(x, n) for x, n in zip(inputs.leaves, leaf_names)]
+            out = inputs.call(fun, boxed, {})
     finally:
-        trace_hook.apply = prev
         level.close()
-    if level.forward is not None:
-        raise _Unsupported(f"a forward-mode rule ({level.forward}) ran while tracing; its "
-                           "reads of plain values cannot be seen, so forward mode is not "
-                           "compiled")
     outs, out_td = flatten(out)
     refs, kinds = [], []
     for o, p in zip(outs, leaf_paths(out, "out")):
@@ -316,6 +220,16 @@ def _trace_for_jit(fun, args, names):
     return graph, level, kinds
 
 
+def _concrete(x):
+    """The value under ``x``'s boxes (a value traced by an enclosing ``ad.jit`` shows
+    only a shape to ``ad.value``; its trace-time value picks the signature)."""
+    while isinstance(x, Box):
+        if isinstance(x, _Tracer):
+            return x._val
+        x = x._primal
+    return x
+
+
 def _sig(x):
     t = type(x)
     if t is np.ndarray:
@@ -323,6 +237,27 @@ def _sig(x):
     if t is float:
         return t
     return None
+
+
+def _flat_sig(dyn):
+    """``(key, leaves)`` when every argument is an array, a float or a flat list or
+    tuple of them (a parameter list): no pytree walk per call.  None otherwise."""
+    key, leaves = [], []
+    for a in dyn:
+        s = _sig(a)
+        if s is not None:
+            key.append(s)
+            leaves.append(a)
+            continue
+        t = type(a)
+        if t is not list and t is not tuple:
+            return None
+        sub = tuple(_sig(b) for b in a)
+        if None in sub:
+            return None
+        key.append((t, sub))
+        leaves.extend(a)
+    return tuple(key), leaves
 
 
 class Jitted:
@@ -375,11 +310,14 @@ class Jitted:
         sig = [_sig(a) for a in dyn]
         if None not in sig:
             return tuple(sig), dyn, False
+        fast = _flat_sig(dyn)
+        if fast is not None:
+            return fast[0], fast[1], False
         inputs = _Args(dyn, tuple(range(len(dyn))), "jit")
         leaves = inputs.leaves
         boxed = any(isinstance(x, Box) for x in leaves)
         key = tuple(flatten(a)[1] for a in dyn) + tuple(
-            (shape_of(x), np.result_type(value(x)).str, type(value(x)) is float)
+            (shape_of(x), np.result_type(_concrete(x)).str, type(_concrete(x)) is float)
             for x in leaves)
         return key, leaves, boxed
 
@@ -405,9 +343,9 @@ class Jitted:
         names = self._names(n)
         try:
             graph, level, kinds = _trace_for_jit(self._bound(static, n), list(dyn), names)
-        except (_ImpureRule, _Unsupported) as e:
-            why = str(e) or ("a forward-mode rule reads plain values (ad.value) and cannot "
-                             "be traced")
+        except (_ImpureRule, Untraceable) as e:
+            why = str(e) or ("it computes with plain values (a numpy call on ad.value of a "
+                             "traced value, e.g. a sort order), which a trace cannot see")
             warnings.warn(f"jit of {self.__name__}: runs dynamically for this signature: "
                           f"{why}", JitFallbackWarning, stacklevel=3)
             return None
@@ -441,8 +379,9 @@ class Jitted:
         key, leaves, boxed = self._leaves(dyn)
         key = (n, static, key)
         if boxed:
-            plain = tuple(unflatten(td, [value(x) for x in leaves])
+            plain = tuple(unflatten(td, [_concrete(x) for x in leaves])
                           for td, leaves in (flatten(a)[::-1] for a in dyn))
+            key = (n, static, self._leaves(plain)[0])  # the key a plain call would use
             return self._boxed(self._variants(key, plain, static, n), args, dyn)
         entry = self._variants(key, dyn, static, n)
         for v in entry:
@@ -453,7 +392,7 @@ class Jitted:
             except _GuardFailed:
                 continue
         v = self._retrace(key, entry, dyn, static, n)
-        return self.fun(*args) if v is None else v.run(leaves)
+        return self.fun(*args) if v is None else v.run(leaves)  # traced here: guards hold
 
     def _boxed(self, entry, args, dyn):
         """Called under another transformation (``ad.grad(ad.jit(f))``): replay the static

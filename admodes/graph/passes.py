@@ -9,7 +9,11 @@ function, so every one can be switched off and tested alone:
 * :func:`cse` merges repeated applications of a primitive to the same arguments;
 * :func:`fold` evaluates instructions whose arguments are all constants;
 * :func:`simplify` rewrites ``x*1``, ``x+0``, ``--x``, transpose∘transpose, reshape
-  chains, a sum over a broadcast constant and ones-like seeds;
+  chains, a sum over a broadcast constant and ones-like seeds; a uniform constant array
+  against a full-size operand becomes a scalar, and a negation merges into a product
+  with a constant (``-(c*x)`` → ``(-c)*x``);
+* :func:`fanin` adds a scatter (the cotangent of ``x[idx]``) into a fresh total in
+  place (``total[idx] += g``) instead of scattering into zeros and adding;
 * :func:`plan_buffers` (the last pass) marks in-place fan-in (``a += b``) and the reuse of
   dead temporaries' buffers through numpy's ``out=``.  Only buffers the program allocated
   itself are reused: never an input, a constant, an output or anything a view still
@@ -22,7 +26,9 @@ import math
 
 import numpy as np
 
-__all__ = ["Const", "Instr", "Program", "dce", "cse", "fold", "simplify", "plan_buffers",
+from ..registry import Primitive
+
+__all__ = ["Const", "Instr", "Program", "dce", "cse", "fold", "simplify", "fanin", "plan_buffers",
            "optimize", "PASSES"]
 
 
@@ -140,6 +146,8 @@ def _param_key(v):
         return tuple(_param_key(x) for x in v)
     if isinstance(v, np.ndarray):
         return Const(v).key()
+    if isinstance(v, slice):  # (unhashable before Python 3.12)
+        return ("slice", _param_key(v.start), _param_key(v.stop), _param_key(v.step))
     try:
         hash(v)
     except TypeError:
@@ -222,6 +230,27 @@ def simplify(prog):
         a = ins.args
         op = ins.op
         repl = None
+        if op in _BINARY and len(a) == 2 and not ins.params:
+            a = ins.args = [_scalar_if_uniform(prog, x, ins, other)
+                            for x, other in ((a[0], a[1]), (a[1], a[0]))]
+        if op == "negative" and isinstance(a[0], str):
+            d = defs.get(a[0])
+            c = None if d is None or d.op != "multiply" or d.params else \
+                [k for k, x in enumerate(d.args) if _scalar_const(x)]
+            if c and _same(prog, d.args[1 - c[0]], ins):  # -(c*x) == (-c)*x exactly
+                k = c[0]
+                args = list(d.args)
+                args[k] = Const(-args[k].value)
+                ins = _replace(ins, d.prim, args)
+                op, a = ins.op, ins.args
+        elif op == "multiply" and len(a) == 2 and not ins.params:
+            k = [j for j, x in enumerate(a) if _scalar_const(x)]
+            d = defs.get(a[1 - k[0]]) if k and isinstance(a[1 - k[0]], str) else None
+            if d is not None and d.op == "negative" and _same(prog, d.args[0], ins):
+                args = list(a)  # (-x)*c == x*(-c) exactly
+                args[1 - k[0]] = d.args[0]
+                args[k[0]] = Const(-a[k[0]].value)
+                ins.args = a = args
         if op == "multiply" and len(a) == 2:
             if _const_is(a[1], 1) and _same(prog, a[0], ins):
                 repl = a[0]
@@ -282,16 +311,102 @@ def simplify(prog):
     return prog
 
 
+_BINARY = {"add", "subtract", "multiply", "divide"}
+
+
+def _scalar_const(a):
+    return isinstance(a, Const) and type(a.value) in (float, np.float64, np.float32) \
+        and not isinstance(a.value, bool)
+
+
+def _scalar_if_uniform(prog, a, ins, other):
+    """A constant array whose entries are all equal, against an operand that already has
+    the result's shape: its one value (a numpy scalar of its dtype) gives identical
+    results and reads no array."""
+    if not isinstance(a, Const) or not isinstance(other, str):
+        return a
+    v = a.value
+    if not isinstance(v, np.ndarray) or v.ndim == 0 or v.dtype.kind != "f":
+        return a
+    shape, dtype, _ = prog.info[other]
+    if shape != ins.shape or dtype != ins.dtype or v.size == 0:
+        return a
+    first = v.flat[0]
+    if not (np.all(v == first) and np.isfinite(first)):
+        return a
+    return Const(v.dtype.type(first))
+
+
+def _replace(ins, prim, args):
+    j = Instr(ins.out, prim, args, {}, ins.shape, ins.dtype, ins.isfloat, ins.where,
+              ins.guards)
+    return j
+
+
+# ------------------------------------------------------------------ fan-in ------------
+
+def _scatter_into_impl(total, g, idx, shape, nb):
+    if any(isinstance(k, np.ndarray) and k.dtype != bool for k in idx):
+        np.add.at(total, idx, g)  # repeated indices accumulate
+    else:
+        total[idx] += g
+    return total
+
+
+# Not registered: it only ever appears in a compiled program, on a buffer it owns.
+_SCATTER_INTO = Primitive("scatter_add_into", _scatter_into_impl, nondiff=True)
+
+
+def fanin(prog):
+    """``t = scatter_add(g, idx); u = total + t`` becomes ``total[idx] += g`` when
+    ``total`` is a fresh array of the result's shape that nothing else reads, and ``t``
+    is read only there: no zero array, no extra pass (the reverse sweep's ``vjp_into``,
+    at compile time)."""
+    uses = {}
+    for ins in prog.instrs:
+        for a in ins.names():
+            uses[a] = uses.get(a, 0) + 1
+    for a in prog.outputs:
+        if isinstance(a, str):
+            uses[a] = uses.get(a, 0) + 2
+    defs = {ins.out: ins for ins in prog.instrs}
+    drop = set()
+    for i, ins in enumerate(prog.instrs):
+        if ins.op != "add" or len(ins.args) != 2 or ins.params or ins.guards:
+            continue
+        for k in (0, 1):
+            t, total = ins.args[1 - k], ins.args[k]
+            d, dt = defs.get(t), defs.get(total)
+            if (d is None or dt is None or d.op != "scatter_add" or d.params.get("nb") != 0
+                    or uses.get(t) != 1 or uses.get(total) != 1 or d.guards
+                    or not (_allocates(dt) or dt.op == "scatter_add_into") or dt.shape != ins.shape or dt.dtype != ins.dtype
+                    or d.shape != ins.shape or d.dtype != ins.dtype):
+                continue
+            prog.instrs[i] = Instr(ins.out, _SCATTER_INTO, [total, d.args[0]], d.params,
+                                   ins.shape, ins.dtype, ins.isfloat, ins.where, ins.guards)
+            drop.add(t)
+            break
+    prog.instrs = [ins for ins in prog.instrs if ins.out not in drop]
+    return prog
+
+
 # ------------------------------------------------------------------ buffers -----------
+
+# Elementwise primitives whose impl is a numpy ufunc of another name, with its extra
+# arguments: (ufunc name, constant arguments after the primitive's own).
+UFUNC_FORMS = {"relu": ("maximum", (0.0,))}
+
 
 def _ufunc(ins):
     """The numpy ufunc of the same name as an elementwise primitive (None if not one)."""
+    if ins.op in UFUNC_FORMS and ins.prim.elementwise:
+        return getattr(np, UFUNC_FORMS[ins.op][0])
     f = getattr(np, ins.op, None)
     return f if isinstance(f, np.ufunc) and ins.prim.elementwise else None
 
 
 # Non-ufunc primitives whose numpy function always returns a new array.
-_FRESH = {"matmul", "sum"}
+_FRESH = {"matmul", "sum", "scatter_add"}
 
 # Arrays smaller than this are not worth an ``out=`` (allocation is cheap for them).
 MIN_REUSE_SIZE = 1024
@@ -367,17 +482,17 @@ def plan_buffers(prog, min_size=MIN_REUSE_SIZE):
 
 
 def _passes():
-    return {"dce": dce, "cse": cse, "fold": fold, "simplify": simplify}
+    return {"dce": dce, "cse": cse, "fold": fold, "simplify": simplify, "fanin": fanin}
 
 
-PASSES = ("fold", "simplify", "cse", "dce", "buffers")
+PASSES = ("fold", "simplify", "cse", "dce", "fanin", "buffers")
 
 
 def optimize(prog, passes=PASSES):
     """Run the named passes (in the canonical order) on a copy of ``prog``."""
     prog = prog.copy()
     table = _passes()
-    for name in ("fold", "simplify", "cse", "fold", "simplify", "dce"):
+    for name in ("fold", "simplify", "cse", "fold", "simplify", "dce", "fanin", "dce"):
         if name in passes:
             prog = table[name](prog)
     if "buffers" in passes:

@@ -9,14 +9,14 @@ import math
 import numpy as np
 
 from .. import dispatch
-from ..api import _Args, _finish, _mode, _plain_scalar, choose_mode
+from ..api import _Args, _dtype, _finish, _mode, _plain_scalar, choose_mode
 from ..dispatch import Box, bind, shape_of, value
 from ..reverse import backward
 from ..tree import flatten, unflatten
 from .counts import OpCounts
 from .draw import Drawing
 from .nodes import Constant, RetraceRequired, _arg_list, _formula, _summary
-from .trace import _ImpureRule, _trace, _Tracer, trace
+from .trace import _CALL, _ImpureRule, _trace, _Tracer, trace
 
 __all__ = ["Graph"]
 
@@ -195,7 +195,7 @@ class Graph(OpCounts, Drawing):
                 raise TypeError(
                     f"{fname}: input {self.nodes[k].name} was traced as "
                     f"{'differentiable' if self.nodes[k].diff else 'integer/boolean data'} "
-                    f"({self.nodes[k].dtype}) but is {np.asarray(value(x)).dtype} now; "
+                    f"({self.nodes[k].dtype}) but is {_dtype(x)} now; "
                     "trace again for another kind of input")
             got = shape_of(x)
             if got != want:
@@ -222,7 +222,12 @@ class Graph(OpCounts, Drawing):
         try:
             if boxed:
                 for node, prim, _impl, params, slots, guards in self._plan:
-                    v = vals[node] = bind(prim, *[vals[j] for j in slots], **params)
+                    args = [vals[j] for j in slots]
+                    if prim is _CALL:
+                        _opaque_boxed(self, node, args)
+                    for i in self.nodes[node].stopped:  # ad.value(...) when traced
+                        args[i] = _stopped(args[i])
+                    v = vals[node] = bind(prim, *args, **params)
                     if guards:
                         self._check(guards, v)
                 return vals
@@ -251,8 +256,10 @@ class Graph(OpCounts, Drawing):
     def _check(self, guards, v):
         for g in guards:
             if isinstance(v, _Tracer) and v._level.alive:  # replayed inside a trace
-                v._level.carry(v, g, g.describe(self.nodes))
-                continue
+                if g.holds(v._val):  # (else: this graph is not the path taken here)
+                    v._level.carry(v, g, g.describe(self.nodes))
+                    continue
+                v = v._val
             if not g.holds(v):
                 now = bool(value(v)) if g.kind == "truth" else _summary(value(v))
                 raise RetraceRequired(
@@ -618,6 +625,27 @@ class Graph(OpCounts, Drawing):
         return draw_elimination(self, order, path, **options)
 
 
+def _stopped(x):
+    """``x`` without the boxes of differentiating levels (what ``ad.value`` gave when the
+    graph was traced carries no derivative); a static graph's own traced value stays."""
+    while isinstance(x, Box) and x._level.kind != "graph":
+        x = x._primal
+    return x
+
+
+def _opaque_boxed(graph, node, args):
+    """An opaque call (a rule that reads plain values) cannot carry a derivative: replayed
+    on values of a differentiating transformation it raises rather than give zero."""
+    for a in args:
+        if isinstance(a, Box) and a._level.kind != "graph":
+            raise TypeError(
+                f"replaying %{node} ({graph.nodes[node].params['name']}) of the graph of "
+                f"{graph.name} under {a._level.kind}-mode differentiation: that rule reads "
+                "plain values, so the graph holds it as an opaque call, which has no "
+                "derivative; differentiate the function itself (e.g. ad.hessian(f)) "
+                "instead of its traced derivative")
+
+
 def _apply_rule(rule, params, g, ans, *primals):
     return rule(g, ans, *primals, **params)
 
@@ -669,4 +697,4 @@ def _diff_leaf(x):
         return True
     if t is np.ndarray:
         return x.dtype.kind in "fc"
-    return np.asarray(value(x)).dtype.kind in "fc"
+    return _dtype(x).kind in "fc"

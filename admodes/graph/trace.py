@@ -3,6 +3,7 @@ once (:func:`trace`), with guards wherever Python consumed a traced value."""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import linecache
 import math
@@ -46,7 +47,6 @@ class _Opaque:
     the program; such a rule is then replayed as an opaque call."""
 
     __slots__ = ("shape", "ndim", "dtype", "size")
-    __array_ufunc__ = None
 
     def __init__(self, shape, dtype):
         self.shape, self.ndim, self.dtype = shape, len(shape), np.dtype(dtype)
@@ -56,6 +56,18 @@ class _Opaque:
         raise _ImpureRule
 
     __array__ = __bool__ = __float__ = __int__ = __index__ = _impure
+    __array_ufunc__ = _impure  # any numpy computation on it
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func is np.shape:
+            return self.shape
+        if func is np.ndim:
+            return self.ndim
+        if func is np.size and len(args) == 1 and not kwargs:
+            return self.size
+        if func is np.iscomplexobj:
+            return self.dtype.kind == "c"
+        raise _ImpureRule
     __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = _impure
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _impure
     __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __neg__ = __getitem__ = _impure
@@ -138,7 +150,7 @@ def _user_site():
 class _TraceLevel(Level):
     """The tracing transformation: records each primitive application as a node."""
 
-    __slots__ = ("nodes", "guards", "linked", "keep", "opaque", "hidden")
+    __slots__ = ("nodes", "guards", "linked", "keep", "opaque", "hidden", "in_rule", "made")
     kind = "graph"
 
     def __init__(self, opaque=False):
@@ -149,6 +161,8 @@ class _TraceLevel(Level):
         self.keep = []  # keeps those objects alive so their ids stay unique
         self.opaque = opaque  # tracing a gradient program: ad.value gives an _Opaque
         self.hidden = {}  # node id -> the value an _Opaque stands for
+        self.in_rule = 0  # > 0 while a rule runs (graph.hooks): new values are opaque too
+        self.made = []  # tracers made opaque by that, shown again when the rule ends
 
     def _add(self, prim, args, stopped, params, ans, name=None):
         k = len(self.nodes)
@@ -156,20 +170,41 @@ class _TraceLevel(Level):
         dtype = np.result_type(ans)
         self.nodes.append(GraphNode(k, prim, args, stopped, params, shape, dtype, name))
         shown = ans
-        if self.opaque:
+        if self.opaque or self.in_rule:
             shown = _Opaque(shape, dtype)
             self.hidden[k] = ans
         if isinstance(shown, (np.ndarray, _Opaque)):
             self.linked[id(shown)] = k
             self.keep.append(shown)
-        return _Tracer(shown, self, k, ans)
+        t = _Tracer(shown, self, k, ans)
+        if self.in_rule and not self.opaque:
+            self.made.append(t)
+        return t
+
+    def show(self):
+        """A rule ended: the values it made show their plain values again."""
+        for t in self.made:
+            t._primal = t._val
+            if isinstance(t._val, np.ndarray):
+                self.linked[id(t._val)] = t._id
+                self.keep.append(t._val)
+        self.made.clear()
 
     def call(self, fn, args, name):
         """Record an opaque call ``fn(*args)`` (a rule that cannot be traced)."""
-        refs = [a._id if isinstance(a, _Tracer) and a._level is self else Constant(a)
-                for a in args]
-        ans = fn(*[a._val if isinstance(a, _Tracer) and a._level is self else a
-                   for a in args])
+        refs, vals = [], []
+        for a in args:
+            k = self.linked.get(id(a)) if isinstance(a, (np.ndarray, _Opaque)) else None
+            if isinstance(a, _Tracer) and a._level is self:
+                refs.append(a._id)
+                vals.append(a._val)
+            elif k is not None:  # what ad.value returned for a node
+                refs.append(k)
+                vals.append(self.hidden[k] if isinstance(a, _Opaque) else a)
+            else:
+                refs.append(Constant(a))
+                vals.append(a)
+        ans = fn(*vals)
         return self._add(_CALL, refs, (), {"fn": fn, "name": name}, ans)
 
     def carry(self, tracer, guard, text):
@@ -192,6 +227,8 @@ class _TraceLevel(Level):
             if isinstance(a, _Tracer) and a._level is self:
                 refs.append(a._id)
                 primals.append(a._val)
+                if _no_rule(prim, i):  # (where's condition): carries no derivative
+                    stopped.append(i)
                 continue
             if isinstance(a, Box):
                 raise TypeError(
@@ -262,6 +299,16 @@ class _TraceLevel(Level):
             return func(*a, **kw)
 
 
+def _no_rule(prim, i):
+    """Argument ``i`` of ``prim`` has neither a JVP nor a VJP rule."""
+    if prim.nondiff or prim.vjp_joint is not None or prim.jvp_joint is not None:
+        return False
+    for rules in (prim.vjps, prim.jvps):
+        if rules is not None and i < len(rules) and rules[i] is not None:
+            return False
+    return True
+
+
 class EscapedTracer(dispatch.EscapedBoxError):
     def __init__(self, tracer):
         super().__init__("a traced value from ad.trace was used after tracing returned; "
@@ -330,6 +377,11 @@ def _static_nums(static_argnums, nargs):
     return tuple(sorted(out))
 
 
+@contextlib.contextmanager
+def _no_hooks():
+    yield
+
+
 def _trace(fun, example_args, opaque=False, prune=False, static_argnums=()):
     if not example_args:
         raise TypeError("trace: give example arguments (the graph is recorded at them)")
@@ -346,9 +398,14 @@ def _trace(fun, example_args, opaque=False, prune=False, static_argnums=()):
     for a in dyn:
         leaf_names.extend(leaf_paths(example_args[a], names[a]))
     level = _TraceLevel(opaque)
+    from .hooks import Untraceable, rule_hooks  # rules reading plain values: opaque calls
     try:
-        boxed = [level.input(x, n) for x, n in zip(inputs.leaves, leaf_names)]
-        out = inputs.call(fun, boxed, {})
+        with rule_hooks(level) if not opaque else _no_hooks():
+            boxed = [level.input(x, n) for x, n in zip(inputs.leaves, leaf_names)]
+            out = inputs.call(fun, boxed, {})
+    except Untraceable as e:
+        raise TypeError(f"trace: {e}; trace the function itself and differentiate the "
+                        "graph instead") from None
     finally:
         level.close()
     outs, out_td = flatten(out)

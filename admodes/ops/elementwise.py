@@ -301,8 +301,9 @@ greater_equal = _compare("greater_equal", np.greater_equal, float.__ge__)
 
 def _tie_mask(x, y):
     """1 where x wins, 0.5 on ties, 0 where y wins: ties split the gradient evenly."""
-    xv, yv = value(x), value(y)
-    return np.where(xv > yv, 1.0, np.where(xv == yv, 0.5, 0.0))
+    # admodes ops (non-differentiable ones), not numpy on ad.value: a static graph then
+    # records the mask instead of freezing its trace-time numbers.
+    return bind(_where, greater(x, y), 1.0, bind(_where, equal(x, y), 0.5, 0.0))
 
 
 maximum = _binary(
@@ -355,7 +356,16 @@ def where(condition, x, y):
         safe = where(x > 0, x, 1.0)
         where(x > 0, sqrt(safe), 0.0)      # gradient 0 at x = 0
     """
-    return bind(_where, value(condition), x, y)
+    return bind(_where, _stop(condition), x, y)
+
+
+def _stop(x):
+    """``x`` without the boxes of differentiating levels: a condition carries no
+    derivative.  A static graph's own traced value stays, so the graph records the
+    condition instead of freezing its trace-time value."""
+    while isinstance(x, Box) and x._level.kind != "graph":
+        x = x._primal
+    return x
 
 
 where.primitive = _where
@@ -365,17 +375,17 @@ def _clip_impl(x, lo, hi):
     return np.clip(x, lo, hi)
 
 
-def _clip_x(c, ans, x, lo, hi):
-    xv, lov, hiv = value(x), value(lo), value(hi)
-    return multiply(c, np.where((xv >= lov) & (xv <= hiv), 1.0, 0.0))
+def _clip_x(c, ans, x, lo, hi):  # masks from admodes ops: static graphs record them
+    inside = bind(_where, less_equal(x, hi), 1.0, 0.0)
+    return multiply(c, bind(_where, greater_equal(x, lo), inside, 0.0))
 
 
 def _clip_lo(c, ans, x, lo, hi):
-    return multiply(c, np.where(value(x) < value(lo), 1.0, 0.0))
+    return multiply(c, bind(_where, less(x, lo), 1.0, 0.0))
 
 
 def _clip_hi(c, ans, x, lo, hi):
-    return multiply(c, np.where(value(x) > value(hi), 1.0, 0.0))
+    return multiply(c, bind(_where, greater(x, hi), 1.0, 0.0))
 
 
 _clip = register("clip", _clip_impl, (_clip_x, _clip_lo, _clip_hi),

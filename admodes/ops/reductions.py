@@ -7,7 +7,7 @@ import numpy as np
 
 from ..dispatch import Box, bind, ndim_of, shape_of, value
 from ..registry import register
-from .elementwise import divide, exp, multiply, subtract, where
+from .elementwise import divide, equal, exp, multiply, subtract, where
 from .shape import _axes_tuple, _nb, broadcast_to, flip, reshape
 
 _reshape_p, _broadcast_p = reshape.primitive, broadcast_to.primitive
@@ -123,10 +123,11 @@ def std(x, axis=None, keepdims=False, ddof=0, dtype=None):
 
 def _tie_weights(x, ans, axis):
     """1/k at each of the k maximal (or minimal) entries, 0 elsewhere: ties split evenly."""
-    xv = value(x)
-    av = np.reshape(value(ans), _kept_shape(np.shape(xv), axis))
-    hits = (xv == av).astype(float)
-    return hits / np.sum(hits, axis=axis, keepdims=True)
+    # admodes ops (non-differentiable ones), not numpy on ad.value: a static graph then
+    # records the mask instead of freezing its trace-time numbers.
+    av = bind(reshape.primitive, ans, shape=_kept_shape(shape_of(x), axis))
+    hits = bind(where.primitive, equal(x, av), 1.0, 0.0)
+    return divide(hits, bind(_sum, hits, axis=axis, keepdims=True))
 
 
 def _extremum(name, npfn):
@@ -384,7 +385,9 @@ def _sce_impl(z, labels):
 def _sce_residual(z, labels):
     """softmax(z) - onehot(labels), written with admodes ops (so it differentiates)."""
     p = exp(subtract(z, logsumexp(z, axis=-1, keepdims=True)))
-    return subtract(p, _onehot(labels, shape_of(z), np.result_type(value(z), np.float64)))
+    zv = value(z)  # only its dtype is read (a static graph's stand-in has one)
+    return subtract(p, _onehot(labels, shape_of(z), np.result_type(getattr(zv, "dtype", zv),
+                                                                    np.float64)))
 
 
 def _sce_jvp(t, ans, z, labels):
