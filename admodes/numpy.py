@@ -535,6 +535,59 @@ def _no_out(name):
 
 
 _install_more_methods(Box)
+
+# numpy's keywords that are accepted when they hold numpy's default (they change nothing)
+_DEFAULT_KEYWORDS = {"out": None, "where": True, "order": "K", "subok": True}
+
+
+def _name_keyword_errors(cls, names):
+    """A method called with a keyword admodes does not support raises a TypeError naming
+    the keyword and ``ndarray.<method>`` (not the wrapper's Python internals).  Arguments
+    are checked only after a TypeError, so a successful call pays nothing."""
+    import inspect
+
+    def wrap(name, fn):
+        sig = inspect.signature(fn)
+
+        def method(self, *args, **kwargs):
+            try:
+                return fn(self, *args, **kwargs)
+            except TypeError:
+                extra = {k: v for k, v in kwargs.items() if k not in sig.parameters}
+                if not extra and _binds(sig, self, args, kwargs):
+                    raise  # raised inside the method: not an argument error
+                for k, v in extra.items():
+                    if k not in _DEFAULT_KEYWORDS or v is not _DEFAULT_KEYWORDS[k]:
+                        raise TypeError(f"ndarray.{name}: the keyword {k}= is not supported "
+                                        "by admodes on traced values") from None
+                if extra:  # only numpy defaults: call without them
+                    return fn(self, *args, **{k: v for k, v in kwargs.items()
+                                              if k not in extra})
+                raise TypeError(f"ndarray.{name}: arguments {args!r} {kwargs!r} do not "
+                                f"match its signature {sig}") from None
+
+        method.__name__ = name
+        method.__doc__ = fn.__doc__
+        return method
+
+    for name in names:
+        fn = cls.__dict__.get(name)
+        if callable(fn) and not isinstance(fn, property):
+            setattr(cls, name, wrap(name, fn))
+
+
+def _binds(sig, self, args, kwargs):
+    try:
+        sig.bind(self, *args, **kwargs)
+        return True
+    except TypeError:
+        return False
+
+
+_name_keyword_errors(Box, ("sum", "mean", "var", "std", "max", "min", "prod", "cumsum",
+                           "cumprod", "argmax", "argmin", "squeeze", "clip", "swapaxes",
+                           "diagonal", "trace", "round", "take", "repeat", "argsort",
+                           "dot", "ravel", "flatten", "copy", "astype"))
 # ---------------------------------------------------------------- complex, fft, special
 # Complex intermediates (JAX's convention, see admodes.ops.complex): abs of a complex
 # value is its modulus, real/imag/conj/angle are differentiable; numpy.fft and the

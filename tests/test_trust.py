@@ -431,3 +431,24 @@ def test_second_order_at_kinks_ties_and_zeros_every_mode_pair(case):
              "grad-of-grad": ad.jacfwd(ad.grad(f, mode="forward"))}
     for name, hf in pairs.items():
         np.testing.assert_allclose(hf(x), h, atol=1e-12, err_msg=f"{case}, {name}")
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_unsupported_method_keywords_name_keyword_and_method(mode):
+    """ndarray methods on traced values: a numpy keyword admodes does not support raises
+    a TypeError naming the keyword and the method; numpy's defaults are accepted."""
+    x = np.array([1.0, 2.0, 3.0])
+    cases = {
+        "sum": lambda t: t.sum(where=np.array([True, False, True])),
+        "max": lambda t: t.max(initial=0.0),
+        "prod": lambda t: t.prod(initial=2.0),
+        "clip": lambda t: t.clip(0.0, 1.0, out=np.empty(3)).sum(),
+        "mean": lambda t: t.mean(bogus=1),
+    }
+    for method, f in cases.items():
+        with pytest.raises(TypeError, match=rf"ndarray\.{method}: the keyword \w+= is not"):
+            ad.grad(f, mode=mode)(x)
+    np.testing.assert_allclose(ad.grad(lambda t: t.sum(where=True, out=None), mode=mode)(x),
+                               np.ones(3))
+    with pytest.raises(TypeError, match=r"ndarray\.sum: arguments"):
+        ad.grad(lambda t: t.sum(0, None, None, False, 5), mode=mode)(x)
