@@ -378,6 +378,15 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False
 
     The forward pass runs once; ``vjp_fun`` sweeps the same tape for every call.
 
+    Args:
+        fun: a function of the primals.
+        *primals: the point (floats, float arrays, pytrees of them).
+        has_aux: ``fun`` returns ``(out, aux)``; ``aux`` is returned as it was computed.
+
+    Returns:
+        ``(out, vjp_fun)`` (``(out, vjp_fun, aux)`` with ``has_aux``); ``vjp_fun(ct)``
+        takes a cotangent shaped like ``out`` and returns one cotangent per primal.
+
     >>> import admodes as ad, numpy as np
     >>> out, f_vjp = ad.vjp(lambda x: x * 2.0, np.array([1.0, 2.0]))
     >>> f_vjp(np.array([1.0, 10.0]))
@@ -696,6 +705,16 @@ def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, *,
     """The Jacobian by reverse mode: one forward pass (one tape), then backward sweeps
     of batched cotangent rows over that same tape.
 
+    Args:
+        fun: a function of real inputs with real outputs.
+        argnums: the argument (or tuple of arguments) to differentiate.
+        chunk_size: output rows per backward sweep (None: all in one batched sweep).
+        has_aux: ``fun`` returns ``(out, aux)``; the result is ``(jacobian, aux)``.
+
+    Returns:
+        A function returning blocks of shape ``out.shape + in.shape`` (nested in the
+        output's and the inputs' pytree structure).
+
     >>> import admodes as ad, numpy as np
     >>> ad.jacrev(lambda x: x ** 2)(np.array([1.0, 2.0]))
     array([[2., 0.],
@@ -748,6 +767,16 @@ def jacobian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, *,
     The function is first recorded on a tape (which reveals the output size); if
     reverse mode is chosen, that same tape is swept, so nothing is wasted.
 
+    Args:
+        fun: a function of real inputs.
+        argnums: the argument (or tuple of arguments) to differentiate.
+        chunk_size: directions or rows per sweep.
+        has_aux: ``fun`` returns ``(out, aux)``; the result is ``(jacobian, aux)``.
+
+    Returns:
+        A function returning the Jacobian, laid out as :func:`jacfwd`'s and
+        :func:`jacrev`'s.
+
     >>> import admodes as ad, numpy as np
     >>> ad.jacobian(lambda x: np.sin(x).sum())(np.zeros(3))
     array([1., 1., 1.])
@@ -773,6 +802,13 @@ def jacobian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, *,
 def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The Hessian of a scalar function, forward-over-reverse (``jacfwd(jacrev(f))``).
 
+    Args:
+        fun: a scalar function of real inputs.
+        argnums: the argument (or tuple of arguments) to differentiate.
+
+    Returns:
+        A function returning blocks of shape ``in.shape + in.shape``.
+
     >>> import admodes as ad, numpy as np
     >>> ad.hessian(lambda x: (x ** 3).sum())(np.array([1.0, 2.0]))
     array([[ 6.,  0.],
@@ -784,6 +820,14 @@ def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callab
 def hvp(fun: Callable[..., Any], x: Any, v: Any) -> Any:
     """The Hessian-vector product ``H(x) @ v`` without forming ``H``:
     forward mode over the reverse-mode gradient (one pass of each).
+
+    Args:
+        fun: a scalar function of one argument.
+        x: the point.
+        v: the direction, shaped like ``x``.
+
+    Returns:
+        ``H(x) @ v``, shaped like ``x``.
 
     >>> import admodes as ad, numpy as np
     >>> ad.hvp(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]), np.array([1.0, 0.0]))

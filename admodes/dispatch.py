@@ -42,7 +42,17 @@ _level_ids = itertools.count(1)
 
 
 class EscapedBoxError(RuntimeError):
-    """A traced value was used after the transformation that created it returned."""
+    """A traced value was used after the transformation that created it returned.
+
+    >>> import admodes as ad
+    >>> leaked = []
+    >>> _ = ad.grad(lambda x: leaked.append(x) or x * x)(2.0)
+    >>> try:
+    ...     leaked[0] * 2.0
+    ... except ad.EscapedBoxError as e:
+    ...     print(type(e).__name__)
+    EscapedBoxError
+    """
 
 
 class Level:
@@ -263,6 +273,12 @@ def value(x: Any) -> Any:
     The documented way to step outside differentiation: the result is a constant to
     every transformation.
 
+    Args:
+        x: a plain value or a traced one.
+
+    Returns:
+        The plain numpy value (or Python float).
+
     >>> import admodes as ad
     >>> ad.grad(lambda x: x * ad.value(x))(3.0)
     3.0
@@ -280,6 +296,10 @@ def counting():
     ``{"impl": n, "jvp": n, "vjp": n}`` summed over the registry since the block began.
     Blocks nest: each counts from its own start (the counters only grow), so an inner
     block never changes what the outer one reports.
+
+    Returns:
+        (as the context value) ``snapshot(by_primitive=False)``: the totals, or with
+        ``by_primitive=True`` the pair ``(totals, {name: counts})``.
 
     >>> import admodes as ad
     >>> with ad.counting() as outer:

@@ -160,7 +160,16 @@ def _rule_at(rules, i):
 
 
 class Registry(Mapping):
-    """Name -> :class:`Primitive`.  Read-only for users; add with :func:`register`."""
+    """Name -> :class:`Primitive`.  Read-only for users; add with :func:`register` (or
+    as a user, with ``ad.primitive`` / ``ad.Operation``).
+
+    >>> import admodes as ad
+    >>> p = ad.registry["sin"]
+    >>> p.name, p.elementwise, p.has_jvp(0), p.has_vjp(0)
+    ('sin', True, True, True)
+    >>> "argmax" in ad.registry and ad.registry["argmax"].nondiff
+    True
+    """
 
     def __init__(self):
         self._prims: dict[str, Primitive] = {}

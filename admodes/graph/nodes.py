@@ -14,6 +14,14 @@ class RetraceRequired(RuntimeError):
 
     Attributes:
         guard: the :class:`Guard` whose outcome flipped.
+
+    >>> import admodes as ad
+    >>> g = ad.trace(lambda x: x * x if x > 0 else -x, 1.0)
+    >>> try:
+    ...     g(-1.0)
+    ... except ad.RetraceRequired as e:
+    ...     print(e.guard.kind, e.guard.expected)
+    truth True
     """
 
     def __init__(self, message, guard=None):

@@ -152,6 +152,13 @@ def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
 def accuracy(logits, labels):
     """Fraction of rows whose largest logit is at the label (a plain float).
 
+    Args:
+        logits: ``(batch, classes)`` scores (plain or traced).
+        labels: ``(batch,)`` integer labels.
+
+    Returns:
+        The accuracy, a Python float (no derivative: it is piecewise constant).
+
     >>> from admodes import nn
     >>> nn.accuracy(np.array([[2.0, 1.0], [0.0, 3.0]]), np.array([0, 0]))
     0.5

@@ -22,6 +22,14 @@ class Optimizer:
 
     Subclasses implement ``_rule(state, x, g) -> new x`` using only operators and
     ``admodes.numpy``, so an update can itself be differentiated.
+
+    >>> import numpy as np
+    >>> from admodes import nn
+    >>> class HalfStep(nn.Optimizer):
+    ...     def _rule(self, state, x, g):
+    ...         return x - 0.5 * g
+    >>> HalfStep().update({"w": np.array([1.0])}, {"w": np.array([4.0])})
+    {'w': array([-1.])}
     """
 
     def __init__(self, params=None):

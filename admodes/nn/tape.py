@@ -20,7 +20,19 @@ __all__ = ["Variable", "Parameter", "no_grad", "ReleasedGraphError"]
 
 
 class ReleasedGraphError(RuntimeError):
-    """A value whose graph an earlier ``backward()`` released was differentiated again."""
+    """A value whose graph an earlier ``backward()`` released was differentiated again.
+
+    >>> import numpy as np
+    >>> from admodes import nn
+    >>> w = nn.Parameter(np.array([1.0, 2.0]))
+    >>> loss = (w * w).sum()
+    >>> loss.backward()
+    >>> try:
+    ...     loss.backward()
+    ... except nn.ReleasedGraphError:
+    ...     print("released")
+    released
+    """
 
 
 _state = threading.local()
@@ -142,6 +154,9 @@ def _graph_of(root):
 @contextlib.contextmanager
 def no_grad():
     """Inside the block, operations on parameters are not recorded (plain results).
+
+    Returns:
+        A context manager; evaluation loops run under it so that no graph is kept.
 
     >>> from admodes import nn
     >>> lin = nn.Linear(3, 2, rng=0)
