@@ -2,6 +2,7 @@
 finite differences."""
 
 import numpy as np
+from _programs import interpret, programs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,20 +15,12 @@ UNARY = [anp.sin, anp.cos, anp.tanh, anp.arctan, anp.sigmoid, anp.softplus,
 BINARY = [anp.add, anp.subtract, anp.multiply, anp.logaddexp,
           lambda a, b: a * anp.mean(b), lambda a, b: anp.where(a > b, a, b * 2.0)]
 
-program = st.lists(
-    st.tuples(st.booleans(), st.integers(0, 100), st.integers(0, 100), st.integers(0, 100)),
-    min_size=1, max_size=12)
+program = programs(12)
 
 
 def run(prog, x):
-    vals = [x]
-    for is_unary, op, i, j in prog:
-        a = vals[i % len(vals)]
-        if is_unary:
-            vals.append(UNARY[op % len(UNARY)](a))
-        else:
-            vals.append(BINARY[op % len(BINARY)](a, vals[j % len(vals)]))
-    return anp.sum(vals[-1] * np.linspace(0.5, 1.5, x.shape[0]))
+    last = interpret(prog, x, UNARY, BINARY)
+    return anp.sum(last * np.linspace(0.5, 1.5, x.shape[0]))
 
 
 @settings(max_examples=60, deadline=None)

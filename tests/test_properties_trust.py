@@ -6,6 +6,7 @@ the bugs 9.4 (ufunc .reduce), 9.5 (custom rules), 9.7 (size-1 shape) and 9.8 (re
 sums of broadcast constants) made some draw here fail."""
 
 import numpy as np
+from _programs import interpret, programs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -51,21 +52,13 @@ UNARY = [anp.sin, anp.tanh, lambda v: v * 0.5, lambda v: anp.square(v) * 0.1, _m
 BINARY = [anp.add, anp.multiply, anp.subtract, lambda a, b: a * anp.mean(b),
           lambda a, b: np.maximum(a, b * 0.7)]
 
-program = st.lists(
-    st.tuples(st.booleans(), st.integers(0, 100), st.integers(0, 100), st.integers(0, 100)),
-    min_size=1, max_size=8)
+program = programs(8)
 
 
 def run(prog, x):
-    vals = [x]
-    for is_unary, op, i, j in prog:
-        a = vals[i % len(vals)]
-        if is_unary:
-            vals.append(UNARY[op % len(UNARY)](a))
-        else:
-            vals.append(BINARY[op % len(BINARY)](a, vals[j % len(vals)]))
+    last = interpret(prog, x, UNARY, BINARY)
     w = np.linspace(0.5, 1.5, max(np.size(x), 1))[:np.size(x)].reshape(np.shape(x))
-    return vals[-1], anp.sum(vals[-1] * w)
+    return last, anp.sum(last * w)
 
 
 def _close(a, b, what):
