@@ -24,6 +24,7 @@ TINY = dict(
     jac_grid=[2, 8], jac_n=10,
     chain_ops=20,
     numeric_n=10,
+    jit_rosen_n=[10, 100], jit_compile_ops=[100],
 )
 
 
@@ -92,8 +93,9 @@ def test_cli_writes_report(tiny_report):
     for cname in ("two inputs", "one input"):
         assert sum(n.startswith(f"scalar chain, {cname} ") for n in names) == 3
     for name in ("gradient_cost", "gradient_ratio", "op_counts", "memory",
-                 "jacobian_crossover", "peers"):
+                 "jacobian_crossover", "peers", "static-vs-dynamic"):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
+    assert "## Static vs dynamic" in md and "![static vs dynamic](static-vs-dynamic.png)" in md
     for row in data["correctness"]["rows"]:
         for key, v in row.items():
             if key.endswith(("reverse", "numerical", "written")):
@@ -125,6 +127,54 @@ def test_peers_figure_readable_with_every_peer(tiny_report):
             ch["per_op"][k] = {q: v * f for q, v in rev.items()}
     pe["available"] = {k: "1.0" for k in pe["available"]}
     assert style.layout_problems(plots._peers(pe)) == []
+
+
+def test_static_dynamic_figure_readable_with_peers(tiny_report):
+    """The static-vs-dynamic figure with peers in the chain and MLP rows (their ratios
+    scaled from admodes' own: only the layout and the colours are under test): labels
+    apart, legend off data, each candidate in its colour of the shared palette."""
+    from matplotlib.colors import to_hex
+
+    from admodes.bench import jit_report
+    sd = json.loads((tiny_report[0] / "results.json").read_text())["static_dynamic"]
+    for key, peers in (("chain", (("autograd", 12.0), ("micrograd", 1.1), ("torch", 3.0))),
+                       ("mlp", (("autograd", 1.2), ("jax (eager)", 1.4), ("jax (jit)", 0.2),
+                                ("torch", 2.0)))):
+        tb = sd["problems"][key]["to_baseline"]
+        for k, f in peers:
+            tb[k] = {q: v * f for q, v in tb["dynamic"].items()}
+    fig = jit_report.figure_static_dynamic(sd)
+    assert style.layout_problems(fig) == []
+    ax = fig.axes[0]
+    colours = {t.get_text(): to_hex(h.get_color() if hasattr(h, "get_color") else
+                                    h[0].get_color())
+               for t, h in zip(fig.legends[0].get_texts(), fig.legends[0].legend_handles)}
+    for k in ("dynamic", "jit", "jit (no passes)", "trace replay", "torch", "jax (jit)"):
+        assert colours[k] == style.style(k)["color"], k
+    assert colours["dynamic"] == style.style("reverse")["color"]
+    assert ax.get_xscale() == "log"  # the peers' ratios span decades: dots, not bars
+    # the line at 1 is labelled, the title is the finding computed from the data
+    assert any(t.get_text().strip() == "1 = hand-written numpy" for t in ax.texts)
+    assert ax.get_title() == jit_report.finding(sd)
+
+
+def test_static_dynamic_finding_states_the_data():
+    from admodes.bench import jit_report
+
+    def row(jit, dyn_over_jit, base="numpy"):
+        return {"name": "mlp", "n": None, "reference": base, "baseline": base,
+                "to_baseline": {base: dict(median=1.0, q1=1.0, q3=1.0),
+                                "jit": dict(median=jit[0], q1=jit[1], q3=jit[2])},
+                "dynamic_over_jit": {"median": dyn_over_jit}}
+    res = {"problems": {"mlp": row((0.9, 0.85, 0.95), 1.4), "spiral": row((1.02, 0.97, 1.1), 2.0),
+                        "chain": dict(row((6.0, 5.0, 7.0), 31.0, base="f"), name="chain")}}
+    text = jit_report.finding(res)
+    # the chain has no hand-written gradient: it is left out of the numpy comparison
+    assert text.startswith("ad.jit takes 0.9–1.02× the time of hand-written numpy "
+                           "(faster on 1, slower on 0, within noise on 1 of 2 problems)")
+    assert text.endswith("the dynamic tape takes 1.4–31× jit's time (most on scalar chain, "
+                         "1,000 ops)")
+    assert jit_report.finding({"problems": {}}) == ""
 
 
 def test_layout_check_can_fail():
