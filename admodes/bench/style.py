@@ -440,7 +440,8 @@ def layout_problems(fig):
     Checks, in display coordinates after drawing: tick labels of one axis overlapping
     each other; a legend (of an axes or the figure) covering a plotted point of any
     panel; a curve's end label covering a plotted point; two labels (end labels,
-    reference-line labels) overlapping.
+    reference-line labels) overlapping; two panels' titles (or a panel's and the
+    figure's) overlapping.
 
     Args:
         fig: a matplotlib ``Figure``.
@@ -485,6 +486,13 @@ def layout_problems(fig):
                 _inside(pts[id(a)], bb) for a in axes)
             if n:
                 problems.append(f"{what} covers {n} plotted point{'s' * (n != 1)}")
+    titles = [(f"title of panel {k}", ax.title) for k, ax in enumerate(axes)
+              if ax.title.get_visible() and ax.title.get_text().strip()]
+    if fig._suptitle is not None and fig._suptitle.get_text().strip():
+        titles.append(("the figure's title", fig._suptitle))
+    for i, j in _overlaps([t.get_window_extent(r) for _, t in titles]):
+        problems.append(f"{titles[i][0]} and {titles[j][0]} overlap "
+                        f"({titles[i][1].get_text()!r}, {titles[j][1].get_text()!r})")
     for leg in fig.legends:
         bb = leg.get_window_extent(r)
         n = sum(_inside(pts[id(a)], bb) for a in axes)
