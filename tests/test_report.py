@@ -177,6 +177,27 @@ def test_static_dynamic_finding_states_the_data():
     assert jit_report.finding({"problems": {}}) == ""
 
 
+def test_jacobian_heatmap_marks_cells_within_noise():
+    """The heatmap shows the markdown's ~ on exactly the cells whose IQR contains 1."""
+    pytest.importorskip("matplotlib")
+    from admodes.bench import plots
+
+    def cell(n, m, med, q1, q3, choice):
+        winner = "forward" if med < 1 else "reverse"
+        return {"n": n, "m": m, "fwd_over_rev": {"median": med, "q1": q1, "q3": q3},
+                "choice": choice, "winner": winner, "right": choice == winner,
+                "within_noise": q1 <= 1 <= q3}
+    cells = [cell(2, 2, 0.98, 0.9, 1.05, "reverse"), cell(2, 8, 0.4, 0.35, 0.45, "forward"),
+             cell(8, 2, 3.0, 2.5, 3.5, "reverse"), cell(8, 8, 1.03, 0.97, 1.1, "reverse")]
+    jac = {"grid": [2, 8], "cells": cells, "right": 3, "total": 4}
+    fig = plots._jacobian(jac)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert sorted(texts) == sorted(["0.98 ~\nR ✗", "0.4\nF", "3\nR", "1.03 ~\nR"])
+    title = fig.axes[0].get_title()
+    assert "(1 of the 1 misses within noise)" in title and "2 cells" in title
+    assert style.layout_problems(fig) == []
+
+
 def test_layout_check_can_fail():
     pytest.importorskip("matplotlib")
     fig, ax = style.figure(figsize=(2, 2))

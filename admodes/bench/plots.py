@@ -306,15 +306,24 @@ def _jacobian(jac):
         i, j = grid.index(c["m"]), grid.index(c["n"])
         r = c["fwd_over_rev"]["median"]
         mark = ("F" if c["choice"] == "forward" else "R") + ("" if c["right"] else " ✗")
-        ax.text(j, i, f"{fmt_vs(r, 1, 2)}\n{mark}", ha="center", va="center",
+        noise = " ~" if c.get("within_noise", False) else ""
+        ax.text(j, i, f"{fmt_vs(r, 1, 2)}{noise}\n{mark}", ha="center", va="center",
                 fontsize=7 if k > 5 else 8, color="k" if abs(z[i, j]) < 0.7 * lim else "w")
     ax.set_xticks(range(k), [str(g) for g in grid])
     ax.set_yticks(range(k), [str(g) for g in grid])
     ax.set_xlabel("n (inputs)")
     ax.set_ylabel("m (outputs)")
-    ax.set_title(f"jacobian picked the faster mode in {jac['right']} of {jac['total']} cells\n"
+    noisy = sum(c.get("within_noise", False) for c in jac["cells"])
+    wrong = [c for c in jac["cells"] if not c["right"]]
+    wrong_noisy = sum(c.get("within_noise", False) for c in wrong)
+    ax.set_title(f"jacobian picked the faster mode in {jac['right']} of {jac['total']} cells"
+                 + (f" ({wrong_noisy} of the {len(wrong)} misses within noise)" if wrong
+                    else "") + "\n"
                  "cell: time(jacfwd)/time(jacrev) (median of per-repeat ratios), then "
-                 "jacobian's choice\nF forward, R reverse, ✗ the slower one", fontsize=9)
+                 "jacobian's choice\nF forward, R reverse, ✗ the slower one"
+                 + (f"; ~ within noise (IQR contains 1: {noisy} cells)" if noisy else
+                    "; ~ would mark a cell within noise (IQR contains 1): none"),
+                 fontsize=9)
     cb = fig.colorbar(im, ax=ax)
     cb.set_label("log₂ time(jacfwd) / time(jacrev)\n< 0 (blue): jacfwd faster; "
                  "> 0 (red): jacrev faster", fontsize=8)
