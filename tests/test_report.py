@@ -198,6 +198,48 @@ def test_jacobian_heatmap_marks_cells_within_noise():
     assert style.layout_problems(fig) == []
 
 
+def _cost_rows(spec):
+    """Gradient-cost rows from ``(n, f seconds, reverse ratio median, q1, q3)``."""
+    rows = []
+    for n, tf, med, q1, q3 in spec:
+        rows.append({"n": n, "time": {"f": {"median": tf}, "reverse": {"median": tf * med}},
+                     "ratio_to_f": {"reverse": {"median": med, "q1": q1, "q3": q3}}})
+    return rows
+
+
+def test_bound_sentence_blames_overhead_only_where_f_is_overhead():
+    """A ratio above 5 at large n (a spike at n = 3e5) is stated with its numbers, never
+    put down to small-n overhead; below the overhead threshold it is."""
+    rows = _cost_rows([(10, 5e-6, 14.2, 14.1, 14.3), (100, 5.5e-6, 13.0, 12.8, 13.1),
+                       (1_000, 7e-6, 11.0, 10.9, 11.2), (100_000, 1.6e-4, 3.6, 3.5, 3.8),
+                       (300_000, 1.2e-3, 6.1, 5.6, 6.9), (1_000_000, 5.5e-3, 4.6, 4.1, 5.3)])
+    text = markdown._bound_sentence(rows)
+    head, _, rest = text.partition(" The bound counts arithmetic")
+    assert head.startswith("Reverse mode's ratio is above the cheap-gradient bound of 5 at "
+                           "n = 10, 100, 1,000 (where f is mostly per-call overhead), and at "
+                           "n = 300,000 (6.1 [5.6–6.9]); at n = 1,000,000 it is 4.6.")
+    overhead, _, spike = rest.partition("Above n = 1,000, f is no longer mostly per-call "
+                                        "overhead, and the report does not attribute the "
+                                        "excess to it: ")
+    assert "up to n = 1,000," in overhead and "300,000" not in overhead
+    assert spike == ("at n = 300,000 f takes 1.2 ms (240× its cost at n = 10) and the "
+                     "gradient 7.32 ms (103× its time at n = 10), while the ratio at the "
+                     "neighbouring sizes is 3.6 (n = 100,000) and 4.6 (n = 1,000,000): an "
+                     "isolated excess in this run.")
+    # only large-n excess: no overhead explanation at all; IQR reaching 5 is said
+    rows = _cost_rows([(10, 5e-6, 4.0, 3.9, 4.1), (300_000, 1.2e-3, 5.2, 4.8, 5.6),
+                       (1_000_000, 5.5e-3, 5.1, 5.05, 5.2)])
+    text = markdown._bound_sentence(rows)
+    assert "overhead (" not in text and "The bound counts arithmetic" not in text
+    assert "at the largest n it is still above it (5.1 at n = 1,000,000)" in text
+    assert "(its IQR reaches down to 4.8, within noise of the bound)" in text
+    assert "isolated" not in text
+    rows = _cost_rows([(10, 5e-6, 4.0, 3.9, 4.1), (1_000, 7e-5, 5.0, 4.9, 5.1)])
+    assert markdown._bound_sentence(rows) == ("Reverse mode's ratio is at or below the "
+                                              "cheap-gradient bound of 5 at every n measured "
+                                              "(5 at n = 1,000).")
+
+
 def test_layout_check_can_fail():
     pytest.importorskip("matplotlib")
     fig, ax = style.figure(figsize=(2, 2))
