@@ -298,9 +298,12 @@ def markdown_section(results, figure=None):
                                         if peers else "none") + ".")
     lines.append("")
     lines += ["| target | goal | measured | met |", "|---|---|---|---|"]
+    from .style import fmt_vs
     for t in results.get("targets", []):
-        v = "not measured" if t["reached"] is None else f"{t['reached']:.3g}"
-        met = "–" if t["met"] is None else ("yes" if t["met"] else "**no**")
+        goal = float(t["goal"].split()[1])
+        # enough digits that the printed figure is on the verdict's side of the goal
+        v = "not measured" if t["reached"] is None else fmt_vs(t["reached"], goal)
+        met = "not measured" if t["met"] is None else ("yes" if t["met"] else "**no**")
         lines.append(f"| {t['target']} | {t['goal']} | {v} | {met} |")
     lines.append("")
     for key, r in results.get("problems", {}).items():
