@@ -275,6 +275,31 @@ def test_drawings(tmp_path):
         ad.trace(diamonds(5), 0.3).draw_paths()
 
 
+def test_drawings_use_the_report_palette():
+    """Each order is drawn in its colour of every report figure (forward orange, reverse
+    blue, Markowitz green; paths in the path sum's grey), and no panel titles overlap."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.colors import to_hex
+    from matplotlib.patches import Circle
+
+    from admodes.bench.style import layout_problems, style
+
+    def ring_colours(fig):
+        return {to_hex(p.get_edgecolor()) for ax in fig.axes for p in ax.patches
+                if isinstance(p, Circle) and p.get_linewidth() > 1.5}
+
+    g = ad.trace(colah, 2.0, 1.0)
+    for order in ORDERS:
+        fig = g.draw_elimination(order)
+        assert ring_colours(fig) == {style(order)["color"]}, order
+        assert layout_problems(fig) == []
+    assert ring_colours(g.draw_elimination("reverse", color="#123456")) == {"#123456"}
+    assert ring_colours(g.draw_paths()) == {style("path sum")["color"]}
+    fig = ad.trace(diamonds(3), 0.3).draw_paths()  # long titles are wrapped, not overlapped
+    assert layout_problems(fig) == []
+    assert max(ax.get_title().count("\n") for ax in fig.axes) >= 2
+
+
 def test_drawings_without_matplotlib(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     g = ad.trace(colah, 2.0, 1.0)

@@ -21,3 +21,12 @@ def test_static_dynamic_section(tmp_path, monkeypatch):
     md = jit_report.markdown_section(res, fig)
     assert "## Static vs dynamic" in md and "not measured" in md and "| jit |" in md
     assert (tmp_path / fig).stat().st_size > 1000
+
+
+def test_static_dynamic_targets_print_enough_digits():
+    res = {"targets": jit_report._targets(
+        {"problems": {"mlp": {"ratios": {"jit": {"median": 1.0204}}}}}, [])}
+    md = jit_report.markdown_section(res)
+    assert "| MLP 784–256–10 gradient, jit / hand-written | <= 1.02 | 1.0204 | **no** |" in md
+    assert "| 1000-op scalar chain, dynamic grad / jit grad | >= 10 | not measured | " \
+           "not measured |" in md

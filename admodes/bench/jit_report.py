@@ -29,8 +29,11 @@ import admodes as ad
 from . import problems
 from .timing import interleaved, ratio_stats, summarize
 
-__all__ = ["sweep_static_dynamic", "markdown_section", "plot", "problem_candidates",
-           "TARGETS", "pin_malloc", "readme_blocks", "update_readme"]
+__all__ = ["sweep_static_dynamic", "markdown_section", "plot", "figure_static_dynamic",
+           "finding", "problem_candidates",
+           "TARGETS", "FIGURES", "pin_malloc", "readme_blocks", "update_readme"]
+
+FIGURES = ("static-vs-dynamic.png",)
 
 # (key, description, goal, "<=" or ">=")
 TARGETS = [
@@ -227,6 +230,11 @@ def sweep_static_dynamic(cfg, progress):
         if "dynamic" in samples and "jit" in samples:
             extra["dynamic_over_jit"] = ratio_stats(samples["dynamic"], samples["jit"]).as_dict()
             extra["jit_over_dynamic"] = ratio_stats(samples["jit"], samples["dynamic"]).as_dict()
+        # the figure's common yardstick: hand-written numpy where it exists, else f
+        base = "numpy" if "numpy" in samples else "f"
+        extra["baseline"] = base
+        extra["to_baseline"] = {k: ratio_stats(samples[k], samples[base]).as_dict()
+                                for k in samples}
         out["problems"][key] = {"name": name, "n": n, "reference": ref, "times": stats,
                                 "ratios": ratios, **extra}
     progress("static vs dynamic: compile time")
@@ -290,9 +298,12 @@ def markdown_section(results, figure=None):
                                         if peers else "none") + ".")
     lines.append("")
     lines += ["| target | goal | measured | met |", "|---|---|---|---|"]
+    from .style import fmt_vs
     for t in results.get("targets", []):
-        v = "not measured" if t["reached"] is None else f"{t['reached']:.3g}"
-        met = "–" if t["met"] is None else ("yes" if t["met"] else "**no**")
+        goal = float(t["goal"].split()[1])
+        # enough digits that the printed figure is on the verdict's side of the goal
+        v = "not measured" if t["reached"] is None else fmt_vs(t["reached"], goal)
+        met = "not measured" if t["met"] is None else ("yes" if t["met"] else "**no**")
         lines.append(f"| {t['target']} | {t['goal']} | {v} | {met} |")
     lines.append("")
     for key, r in results.get("problems", {}).items():
@@ -309,7 +320,10 @@ def markdown_section(results, figure=None):
             lines.append(f"| {c['ops']} | {c['instructions']} | {_fmt(c['seconds'])} |")
         lines.append("")
     if figure:
-        lines += [f"![static vs dynamic]({figure})", ""]
+        lines += ["The figure puts every candidate against the hand-written numpy gradient "
+                  "(against f alone for the scalar chain, which has none), per repeat like "
+                  "the tables; colours are those of every other figure (the dynamic tape is "
+                  "reverse mode's blue).", "", f"![static vs dynamic]({figure})", ""]
     return "\n".join(lines)
 
 
@@ -317,48 +331,150 @@ def _ratio(s):
     return f"{s['median']:.3g} [{s['q1']:.3g}–{s['q3']:.3g}]"
 
 
+_ORDER = ("dynamic", "trace replay", "jit (no passes)", "jit", "f", "numpy")
+
+
+def _row_label(key, r):
+    name, n = r["name"], r.get("n")
+    text = {"chain": f"scalar chain, {problems.CHAIN_OPS:,} ops",
+            "mlp": "MLP 784–256–10", "spiral": "spiral net, SGD step"}.get(name)
+    if name == "rosenbrock":
+        text = f"Rosenbrock, n = {n:,}"
+    text = text or key
+    if r.get("baseline", "numpy") != "numpy":
+        text += f"\n(1 = {r.get('baseline', r['reference'])} alone)"
+    return text
+
+
+def _to_baseline(r):
+    """``(baseline, name -> ratio stats)``: the problem's ratios to hand-written numpy
+    (or to f where there is none); older results only have the ratios to the
+    reference."""
+    if "to_baseline" in r:
+        return r["baseline"], r["to_baseline"]
+    return r["reference"], r["ratios"]
+
+
+def finding(results):
+    """The figure's title: where ``ad.jit`` stands against hand-written numpy and how
+    much slower the dynamic tape is, computed from the plotted medians and IQRs.
+
+    Args:
+        results: the dict :func:`sweep_static_dynamic` returned.
+
+    Returns:
+        One or two sentences (``""`` when nothing comparable was measured).
+    """
+    from .style import fmt_vs
+    probs = results.get("problems", {})
+    parts = []
+    vs = [(k, tb["jit"]) for k, r in probs.items()
+          for base, tb in [_to_baseline(r)] if base == "numpy" and "jit" in tb]
+    if vs:
+        med = [s["median"] for _, s in vs]
+        faster = sum(s["q3"] < 1 for _, s in vs)
+        slower = sum(s["q1"] > 1 for _, s in vs)
+        noise = len(vs) - faster - slower
+        parts.append(f"ad.jit takes {fmt_vs(min(med), 1, 2)}–{fmt_vs(max(med), 1, 2)}× the "
+                     f"time of hand-written numpy (faster on {faster}, slower on {slower}, "
+                     f"within noise on {noise} of {len(vs)} problems)")
+    dj = [(k, r["dynamic_over_jit"]["median"]) for k, r in probs.items()
+          if "dynamic_over_jit" in r]
+    if dj:
+        k, top = max(dj, key=lambda t: t[1])
+        low = min(v for _, v in dj)
+        parts.append(f"the dynamic tape takes {low:.2g}–{top:.3g}× jit's time "
+                     f"(most on {_row_label(k, probs[k]).splitlines()[0]})")
+    return "; ".join(parts)
+
+
 def plot(results, out):
-    """The figure of the section: per problem, each candidate's median time relative to
-    the reference (log scale); returns the file name written into ``out`` (None without
-    matplotlib).
+    """The figure of the section: per problem (one row each), every candidate's time
+    relative to hand-written numpy (to f alone for the scalar chain, which has no
+    hand-written gradient), as medians of per-repeat ratios with IQR bars: dots on a log
+    axis when the ratios span decades, bars from 0 otherwise.  Colours are those of
+    :mod:`admodes.bench.style`.
 
     Args:
         results: the dict :func:`sweep_static_dynamic` returned.
         out: the output folder.
 
     Returns:
-        The file name, or None.
+        The file name written into ``out`` (:data:`FIGURES`), or None without matplotlib
+        or without problems.
     """
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
     from pathlib import Path
+
+    from .style import have_matplotlib
     probs = results.get("problems", {})
-    if not probs:
+    if not probs or not have_matplotlib():
         return None
-    names = ["dynamic", "trace replay", "jit (no passes)", "jit", "numpy"]
-    fig, ax = plt.subplots(figsize=(9, 4.2))
-    keys = list(probs)
-    w = 0.8 / len(names)
-    for i, cand in enumerate(names):
-        ys = [probs[k]["times"].get(cand, {}).get("median", np.nan) /
-              probs[k]["times"][probs[k]["reference"]]["median"] if cand in probs[k]["times"]
-              else np.nan for k in keys]
-        ax.bar(np.arange(len(keys)) + (i - len(names) / 2 + 0.5) * w, ys, w, label=cand)
-    ax.set_yscale("log")
-    ax.axhline(1.0, color="k", lw=0.8)
-    ax.set_xticks(np.arange(len(keys)), keys, rotation=20, ha="right", fontsize=8)
-    ax.set_ylabel("time / reference (median)")
-    ax.set_title("static vs dynamic: the same gradient, per program")
-    ax.legend(fontsize=8, ncol=3)
-    fig.tight_layout()
-    name = "static-vs-dynamic.png"
+    fig = figure_static_dynamic(results)
+    name = FIGURES[0]
     fig.savefig(Path(out) / name, dpi=110)
-    plt.close(fig)
     return name
+
+
+def figure_static_dynamic(results):
+    """The matplotlib ``Figure`` that :func:`plot` saves (see there)."""
+    from matplotlib.ticker import FuncFormatter
+
+    from .style import figure, legend_below, reference_line, style, tidy_log_axes, wants_log
+    probs = results["problems"]
+    keys = list(probs)
+    rows = {k: _to_baseline(probs[k]) for k in keys}
+    cands = [c for c in _ORDER if any(c in tb and c != b for b, tb in rows.values())]
+    cands += list(dict.fromkeys(c for b, tb in rows.values() for c in tb
+                                if c not in _ORDER and c != b))
+    # each row spreads the candidates it has over its height, in the same order
+    per_row = {k: [c for c in cands if c in rows[k][1] and c != rows[k][0]] for k in keys}
+    most = max(len(v) for v in per_row.values())
+    slot = 0.8 / max(most, 1)
+    offs = {(k, c): (i - (len(cs) - 1) / 2) * slot for k, cs in per_row.items()
+            for i, c in enumerate(cs)}
+    vals = [v for b, tb in rows.values() for c, s in tb.items() if c != b
+            for v in (s["q1"], s["q3"])]
+    log = wants_log(vals)
+    fig, ax = figure(figsize=(10, 2.2 + (0.25 + 0.1 * most) * len(keys)))
+    for c in cands:
+        st = style(c)
+        ys, med, lo, hi = [], [], [], []
+        for i, k in enumerate(keys):
+            b, tb = rows[k]
+            if c in tb and c != b:
+                s = tb[c]
+                ys.append(i + offs[k, c])
+                med.append(s["median"])
+                lo.append(s["median"] - s["q1"])
+                hi.append(s["q3"] - s["median"])
+        if not ys:
+            continue
+        if log:
+            ax.errorbar(med, ys, xerr=[lo, hi], fmt=st["marker"], color=st["color"], ms=6,
+                        mew=1.5, capsize=2, lw=1, label=c)
+        else:
+            ax.barh(ys, med, slot * 0.9, xerr=[lo, hi], color=st["color"], label=c,
+                    error_kw={"lw": 1, "ecolor": "0.3", "capsize": 2})
+    ax.set_yticks(range(len(keys)), [_row_label(k, probs[k]) for k in keys], fontsize=8)
+    ax.set_ylim(len(keys) - 0.5, -1.1)  # first problem on top, room for the line's label
+    if log:
+        ax.set_xscale("log")
+        tidy_log_axes(ax)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    else:
+        ax.set_xlim(0, max(vals) * 1.08)
+    ax.grid(True, axis="x", which="major", alpha=0.3)
+    for i in range(1, len(keys)):
+        ax.axhline(i - 0.5, color="0.9", lw=0.8, zorder=0)
+    ax.set_xlabel("time / hand-written numpy gradient (median of per-repeat ratios, IQR "
+                  "bars" + ("; log axis: the ratios span decades)" if log else ")"),
+                  fontsize=8)
+    reference_line(ax, 1.0, "1 = hand-written numpy", vertical=True)
+    ax.set_title(finding(results) or "static vs dynamic", fontsize=9, wrap=True)
+    fig.suptitle("The same gradient, dynamic (a tape per call) and static (traced once: "
+                 "replayed, or compiled by ad.jit)", fontsize=10)
+    legend_below(fig)
+    return fig
 
 
 # ---------------------------------------------------------------- README blocks -------

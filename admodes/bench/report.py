@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from admodes.bench import reuse_report, sparse_report
+from admodes.bench.jit_report import FIGURES as jit_figures
 from admodes.bench.jit_report import markdown_section as jit_markdown
 from admodes.bench.jit_report import plot as jit_plot
 from admodes.bench.jit_report import sweep_static_dynamic
@@ -101,6 +102,8 @@ def figure_names(results_or_config):
     r = results_or_config
     cfg = r.get("config", r)
     names = [f for key, fs in FIGURES.items() if key in r or "config" not in r for f in fs]
+    if ("static_dynamic" in r) if "config" in r else cfg.get("jit_rosen_n"):
+        names += list(jit_figures)
     if cfg.get("sparse") is not None:
         names += list(sparse_report.FIGURES)
     if cfg.get("reuse") is not None:

@@ -398,8 +398,9 @@ def _markdown(nums, files):
       "not the optimum (which is NP-hard to find): on the fan-in graph it is worse than "
       "reverse.\n")
     if "reuse_diamonds_forward.png" in files:
-        w("Step by step, on two diamonds (red: the vertex eliminated next; blue: the edges "
-          "the previous step wrote):\n")
+        w("Step by step, on two diamonds, each order in its colour of the figure above "
+          "(solid: the vertex eliminated next and its edges; dashed: the edges the previous "
+          "step wrote):\n")
         for order in ORDERS:
             w(f"![{order} elimination of two diamonds](reuse_diamonds_{order}.png)\n")
     w("### 3. The same Jacobian from all of them\n")

@@ -2,7 +2,9 @@
 
 * One colour (and marker) per mode or library, whatever the figure: reverse mode is
   always blue, vectorised forward mode orange, jvp-based forward mode red, the function
-  itself (or the hand-written numpy it is compared with) black.  :func:`style` maps a
+  itself (or the hand-written numpy it is compared with) black; the static forms of the
+  reverse-mode gradient are blues too (``ad.jit`` navy, without its passes light blue),
+  the node-by-node ``ad.trace`` replay rust.  :func:`style` maps a
   candidate's name (``"reverse"``, ``"admodes (reverse)"``, ``"jacrev"`` ...) to it.
 * Reference lines carry their own label (:func:`reference_line`), so a dotted line is
   never left for the reader to guess.
@@ -47,6 +49,9 @@ COLORS = {
     "jax (jit)": "#a6326f",
     "torch": "#5e3c99",
     "micrograd": "#1b9e77",
+    "jit": "#08306b",
+    "jit (no passes)": "#6baed6",
+    "trace replay": "#b15928",
     "other": "#999999",
 }
 
@@ -54,7 +59,7 @@ MARKERS = {
     "f": "s", "reverse": "o", "reverse + checkpoint": "D", "forward (vectorised)": "^",
     "forward (jvp)": "v", "markowitz": "P", "path sum": "X", "sparse": "*", "detect": "h",
     "hessian": "p", "autograd": "<", "jax (eager)": ">", "jax (jit)": ">", "torch": "d",
-    "micrograd": "8", "other": ".",
+    "micrograd": "8", "jit": "H", "jit (no passes)": "h", "trace replay": "x", "other": ".",
 }
 
 # every name a section uses -> its family (the key of COLORS)
@@ -62,6 +67,7 @@ _ALIASES = {
     "f": "f", "numpy (hand-written)": "f", "python floats (f only)": "f",
     "f (traced once)": "f", "paths (2^d)": "path sum",
     "reverse": "reverse", "admodes (reverse)": "reverse", "jacrev": "reverse",
+    "dynamic": "reverse", "numpy": "f",
     "reverse elimination": "reverse",
     "reverse + checkpoint": "reverse + checkpoint",
     "forward (vectorised)": "forward (vectorised)", "admodes (forward)": "forward (vectorised)",
@@ -146,17 +152,20 @@ def figure(nrows=1, ncols=1, *, figsize=(11, 4.6), **kw):
     return fig, fig.subplots(nrows, ncols, **kw)
 
 
-def reference_line(ax, y, label, *, ls="--", where=None):
-    """A grey horizontal reference line with its label written on it.
+def reference_line(ax, y, label, *, ls="--", where=None, vertical=False):
+    """A grey horizontal (or vertical) reference line with its label written on it.
 
     Args:
         ax: the axes (call after plotting the data, so the label can avoid it).
-        y: the line's height (data coordinates).
+        y: the line's height (data coordinates); its x position when ``vertical``.
         label: what the line means, e.g. ``"1 = cost of f"``.
         ls: line style.
-        where: ``"left"``, ``"right"`` or ``"middle"`` of the axes for the label;
-            default: the first of these, above or below the line, where the label covers
-            no plotted point (else the fewest).
+        where: ``"left"``, ``"right"`` or ``"middle"`` of the axes for the label
+            (``"top"`` or ``"bottom"`` when ``vertical``); default: the first of these,
+            on either side of the line, where the label covers no plotted point (else
+            the fewest).
+        vertical: a vertical line at x = ``y`` (e.g. ratio 1 on a dot plot whose
+            values run along x).
 
     Returns:
         The label's ``Text``, or ``None`` when no spot is free: then the line carries
@@ -165,14 +174,25 @@ def reference_line(ax, y, label, *, ls="--", where=None):
     >>> fig, ax = figure()
     >>> reference_line(ax, 1.0, "ratio 1").get_text().strip()
     'ratio 1'
+    >>> reference_line(ax, 0.5, "x = 0.5", vertical=True).get_text().strip()
+    'x = 0.5'
     """
-    line = ax.axhline(y, color="0.45", ls=ls, lw=1, zorder=1)
     spots = []
-    for w in (("left", "right", "middle") if where is None else (where,)):
-        x, ha = {"left": (0.01, "left"), "right": (0.99, "right"), "middle": (0.5, "center")}[w]
-        for va in ("bottom", "top"):
-            spots.append(dict(x=x, y=y, s=" " + label + " ", transform=ax.get_yaxis_transform(),
-                              ha=ha, va=va))
+    if vertical:
+        line = ax.axvline(y, color="0.45", ls=ls, lw=1, zorder=1)
+        for w in (("top", "bottom") if where is None else (where,)):
+            yy, va = {"top": (0.99, "top"), "bottom": (0.01, "bottom")}[w]
+            for ha in ("left", "right"):
+                spots.append(dict(x=y, y=yy, s=" " + label + " ",
+                                  transform=ax.get_xaxis_transform(), ha=ha, va=va))
+    else:
+        line = ax.axhline(y, color="0.45", ls=ls, lw=1, zorder=1)
+        for w in (("left", "right", "middle") if where is None else (where,)):
+            x, ha = {"left": (0.01, "left"), "right": (0.99, "right"),
+                     "middle": (0.5, "center")}[w]
+            for va in ("bottom", "top"):
+                spots.append(dict(x=x, y=y, s=" " + label + " ",
+                                  transform=ax.get_yaxis_transform(), ha=ha, va=va))
     t = free_text(ax, spots, fontsize=8, color="0.3", zorder=5)
     if t is None:  # no free spot on the panel: the line joins the legend instead
         line.set_label(label)
@@ -420,7 +440,8 @@ def layout_problems(fig):
     Checks, in display coordinates after drawing: tick labels of one axis overlapping
     each other; a legend (of an axes or the figure) covering a plotted point of any
     panel; a curve's end label covering a plotted point; two labels (end labels,
-    reference-line labels) overlapping.
+    reference-line labels) overlapping; two panels' titles (or a panel's and the
+    figure's) overlapping.
 
     Args:
         fig: a matplotlib ``Figure``.
@@ -465,6 +486,13 @@ def layout_problems(fig):
                 _inside(pts[id(a)], bb) for a in axes)
             if n:
                 problems.append(f"{what} covers {n} plotted point{'s' * (n != 1)}")
+    titles = [(f"title of panel {k}", ax.title) for k, ax in enumerate(axes)
+              if ax.title.get_visible() and ax.title.get_text().strip()]
+    if fig._suptitle is not None and fig._suptitle.get_text().strip():
+        titles.append(("the figure's title", fig._suptitle))
+    for i, j in _overlaps([t.get_window_extent(r) for _, t in titles]):
+        problems.append(f"{titles[i][0]} and {titles[j][0]} overlap "
+                        f"({titles[i][1].get_text()!r}, {titles[j][1].get_text()!r})")
     for leg in fig.legends:
         bb = leg.get_window_extent(r)
         n = sum(_inside(pts[id(a)], bb) for a in axes)
