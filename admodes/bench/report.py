@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -52,11 +53,21 @@ def limit_threads(n):
     defaults), and a sentence saying what was done."""
     if not n:
         return contextlib.nullcontext(), "library defaults"
+    # XLA keeps its own thread pool, which threadpoolctl does not see: it reads its
+    # limits from XLA_FLAGS when JAX is first imported (the peers are imported later).
+    xla = ""
+    if "jax" not in sys.modules and n == 1:
+        flags = os.environ.get("XLA_FLAGS", "")
+        if "multi_thread_eigen" not in flags:
+            os.environ["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false "
+                                       "intra_op_parallelism_threads=1").strip()
+        xla = "; XLA_FLAGS single-threaded"
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
         return contextlib.nullcontext(), "library defaults (threadpoolctl is not installed)"
-    return threadpool_limits(n), f"limited to {n} (threadpoolctl; torch.set_num_threads)"
+    return threadpool_limits(n), (f"limited to {n} (threadpoolctl; torch.set_num_threads"
+                                  f"{xla})")
 
 
 def run(mode="quick", progress=None, config=None, sections=None, threads=1):
