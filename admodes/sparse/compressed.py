@@ -250,6 +250,7 @@ class _Sparse:
         digest = _digest(plan.pattern)
         old = self._redetected.pop(digest, None)
         if old is not None and _same(old.pattern, plan.pattern):
+            old.value_dependent, old.conservative = plan.value_dependent, plan.conservative
             plan = old
         self._redetected[digest] = plan
         while len(self._redetected) > self.max_redetected:
@@ -424,6 +425,8 @@ def sparse_jacobian(f: Callable[..., Any], mode: str = "auto", sparsity: Any = N
     Returns:
         A :class:`SparseJacobian`; call it on ``x``; ``.info(x)`` reports the mode and
         colour counts.  The pattern and colourings are computed once per input structure.
+        ``ad.jit`` of it compiles the compressed evaluation
+        (:class:`~admodes.sparse.jitted.JittedSparse`).
 
     >>> import admodes as ad, numpy as np
     >>> f = lambda u: u[1:-1] ** 3 - (u[2:] - 2 * u[1:-1] + u[:-2])

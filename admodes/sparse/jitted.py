@@ -35,6 +35,16 @@ class JittedSparse:
         sparse: the :class:`~admodes.sparse.SparseJacobian` or
             :class:`~admodes.sparse.SparseHessian` it compiles.
         n_traces: how many programs were traced.
+
+    >>> import admodes as ad, admodes.numpy as anp, numpy as np
+    >>> f = lambda u: u[1:-1] ** 3 - (u[2:] - 2 * u[1:-1] + u[:-2])
+    >>> fast = ad.jit(ad.sparse_jacobian(f))
+    >>> fast(np.arange(5.0)).toarray()
+    array([[-1., 5., -1.,  0.,  0.],
+           [ 0., -1., 14., -1.,  0.],
+           [ 0.,  0., -1., 29., -1.]])
+    >>> fast.n_traces, fast.info(np.arange(5.0))["n_colors"]
+    (1, 3)
     """
 
     def __init__(self, sparse, static_argnums=(), optimize=True, max_variants=8):
