@@ -42,6 +42,7 @@ COLORS = {
     "markowitz": "#2ca02c",
     "path sum": "#7f7f7f",
     "sparse": "#9467bd",
+    "sparse (jit)": "#3f007d",
     "detect": "#8c564b",
     "hessian": "#e6ab02",
     "autograd": "#bcbd22",
@@ -57,7 +58,7 @@ COLORS = {
 
 MARKERS = {
     "f": "s", "reverse": "o", "reverse + checkpoint": "D", "forward (vectorised)": "^",
-    "forward (jvp)": "v", "markowitz": "P", "path sum": "X", "sparse": "*", "detect": "h",
+    "forward (jvp)": "v", "markowitz": "P", "path sum": "X", "sparse": "*", "sparse (jit)": "P", "detect": "h",
     "hessian": "p", "autograd": "<", "jax (eager)": ">", "jax (jit)": ">", "torch": "d",
     "micrograd": "8", "jit": "H", "jit (no passes)": "h", "trace replay": "x", "other": ".",
 }

@@ -451,7 +451,8 @@ def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = (), optim
     """Compile ``fun`` to generated Python (plain numpy calls), once per signature.
 
     ``fun`` may be a transformation: ``ad.jit(ad.grad(f))`` compiles the forward pass
-    and the backward sweep together.  And the other way round, ``ad.grad(ad.jit(f))``
+    and the backward sweep together; ``ad.jit(ad.sparse_jacobian(f))`` compiles the
+    compressed evaluation and returns scipy arrays (see :mod:`admodes.sparse.jitted`).  And the other way round, ``ad.grad(ad.jit(f))``
     differentiates the compiled function in both modes.
 
     Args:
@@ -471,4 +472,9 @@ def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = (), optim
     >>> np.allclose(f(np.ones(3)), np.sin(2.0))
     True
     """
+    compile_own = getattr(fun, "_admodes_jit", None)
+    if compile_own is not None:
+        # a transformation whose result is no array (ad.sparse_jacobian: a scipy array)
+        # compiles its array-valued part itself and assembles the result around it
+        return compile_own(static_argnums, optimize, max_variants)
     return Jitted(fun, static_argnums, optimize, max_variants)

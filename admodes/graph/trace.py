@@ -304,6 +304,8 @@ def _no_rule(prim, i):
     if prim.nondiff or prim.vjp_joint is not None or prim.jvp_joint is not None:
         return False
     for rules in (prim.vjps, prim.jvps):
+        if rules is not None and not isinstance(rules, (tuple, list)):
+            return False  # variadic (concatenate): one rule serves every argument
         if rules is not None and i < len(rules) and rules[i] is not None:
             return False
     return True

@@ -318,7 +318,18 @@ def vstack(arrays):
 
 
 def _pad_impl(x, pad_width):
-    return np.pad(x, pad_width)
+    # np.pad's constant mode, without its generic argument handling (~3x less overhead:
+    # pad is on the hot path of stencil code and of their batched tangents)
+    x = np.asarray(x)
+    shape = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, pad_width))
+    out = np.empty(shape, dtype=x.dtype)
+    out[tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape, pad_width))] = x
+    for ax, (lo, hi) in enumerate(pad_width):
+        if lo:
+            out[(slice(None),) * ax + (slice(0, lo),)] = 0
+        if hi:
+            out[(slice(None),) * ax + (slice(shape[ax] - hi, None),)] = 0
+    return out
 
 
 def _pad_vjp(g, ans, x, pad_width):

@@ -16,12 +16,22 @@ decompression by the colouring.
 
 Patterns and colourings are computed once per input structure and reused.  A pattern
 whose detection met value-dependent control flow (see :mod:`.detect`) is re-detected
-at every call instead, so a cached pattern is never applied where it may not hold.
+at every call instead, so a cached pattern is never applied where it may not hold; a
+re-detected pattern equal to one seen before reuses that one's colourings.
+
+A call is three steps: the plan (pattern, colourings, seeds, gather indices: structural,
+plain numpy, computed once), the values (the compressed evaluation and the gather of the
+CSR data: the engine's passes, written so that they also run on traced values), and the
+assembly of the scipy array around those values.  ``ad.jit`` of a sparse Jacobian or
+Hessian (:mod:`.jitted`) compiles the middle step only.  The assembled arrays share the
+plan's index arrays (``indices``, ``indptr``), which are read-only: the data is the
+caller's, the structure stays the plan's (``J.copy()`` before changing it in place).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +39,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import api
-from ..dispatch import shape_of
+from ..dispatch import Box, shape_of
+from ..ops.shape import concatenate, getitem, reshape
 from ..tree import flatten
 from .coloring import color_columns, color_rows, star_coloring
 from .detect import detect
@@ -66,7 +77,29 @@ class _Plan:
         P = pattern
         self.rows = np.repeat(np.arange(P.shape[0]), np.diff(P.indptr))
         self.cols = P.indices
+        # the results' index arrays: shared by every result, so read-only
+        self.indices = _frozen(P.indices)
+        self.indptr = _frozen(P.indptr)
         self._seeds = {}
+
+    @functools.cached_property
+    def n_col(self):
+        return _ncolors(self.col_colors)
+
+    @functools.cached_property
+    def n_row(self):
+        return _ncolors(self.row_colors)
+
+    @functools.cached_property
+    def n_star(self):
+        return _ncolors(self.star_colors)
+
+    def assemble(self, vals):
+        """The scipy CSR array with this plan's structure and the data ``vals``."""
+        P = self.pattern
+        J = sp.csr_array((vals, self.indices, self.indptr), shape=P.shape, copy=False)
+        J.has_sorted_indices = True  # the plan's pattern is canonical: no scan needed
+        return J
 
     @functools.cached_property
     def col_colors(self):
@@ -112,6 +145,33 @@ def _ncolors(c):
     return int(c.max()) + 1 if c.size else 0
 
 
+def _frozen(a):
+    a = np.array(a, copy=True)
+    a.flags.writeable = False
+    return a
+
+
+def _digest(P):
+    """A fingerprint of a pattern's structure (to find an equal pattern seen before)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(repr(P.shape).encode())
+    h.update(np.ascontiguousarray(P.indptr, dtype=np.int64).tobytes())
+    h.update(np.ascontiguousarray(P.indices, dtype=np.int64).tobytes())
+    return h.digest()
+
+
+def _same(P, Q):
+    return (P.shape == Q.shape and np.array_equal(P.indptr, Q.indptr)
+            and np.array_equal(P.indices, Q.indices))
+
+
+def _gather(B, take):
+    """``B.ravel()[take]``: the CSR data read from the compressed result ``B``."""
+    if isinstance(B, Box):
+        return getitem(reshape(B, (-1,)), (take,))
+    return np.ravel(B).take(take)
+
+
 def _seeds(colors, k, shapes, sizes):
     """The seed matrix (k x n, one row per colour) split per leaf: (k,) + shape."""
     n = colors.size
@@ -129,26 +189,43 @@ def _compressed(parts, leaves, k):
     if len(parts) == 1 and type(parts[0]) is np.ndarray and parts[0].dtype == np.float64:
         return parts[0].reshape(k, -1)  # one leaf: a view, no copy
     blocks = []
+    traced = any(isinstance(t, Box) for t in parts)
     for t, o in zip(parts, leaves):
         size = int(np.prod(shape_of(o), dtype=np.int64))
         if t is None:
             blocks.append(np.zeros((k, size)))
+        elif isinstance(t, Box):  # under ad.jit: traced (float64: the seeds are)
+            blocks.append(reshape(t, (k, size)))
         else:
             blocks.append(np.reshape(np.asarray(t, dtype=np.float64), (k, size)))
-    return np.concatenate(blocks, axis=1) if blocks else np.zeros((k, 0))
+    if not blocks:
+        return np.zeros((k, 0))
+    if traced:
+        return blocks[0] if len(blocks) == 1 else concatenate(blocks, axis=1)
+    return np.concatenate(blocks, axis=1)
 
 
 class _Sparse:
     fname = "sparse"
+    max_redetected = 8  # value-dependent patterns whose plans are kept (most recent)
 
     def __init__(self, f, sparsity):
         functools.update_wrapper(self, f)
         self.f = f
         self._given = _as_pattern(sparsity, self.fname)
         self._plans = {}
+        self._redetected = {}  # digest -> plan, for patterns re-detected at every call
 
     def _inputs(self, x):
-        return api._Args((x,), (0,), self.fname)
+        inputs = api._Args((x,), (0,), self.fname)
+        for leaf in inputs.leaves:
+            if isinstance(leaf, Box):
+                raise TypeError(
+                    f"{self.fname}: called on a traced value ({type(leaf).__name__}); it "
+                    "returns a scipy.sparse array, which cannot carry a trace.  To compile "
+                    f"it, apply ad.jit to it directly: ad.jit(ad.{self.fname}(f)); "
+                    "differentiating through it is not supported")
+        return inputs
 
     def _plan(self, x, inputs):
         leaves, td = flatten(x)
@@ -168,7 +245,32 @@ class _Sparse:
                              f"{inputs.shapes})")
         if not plan.value_dependent:
             self._plans[key] = plan
+            return plan
+        # re-detected at every call: an equal pattern seen before keeps its colourings
+        digest = _digest(plan.pattern)
+        old = self._redetected.pop(digest, None)
+        if old is not None and _same(old.pattern, plan.pattern):
+            old.value_dependent, old.conservative = plan.value_dependent, plan.conservative
+            plan = old
+        self._redetected[digest] = plan
+        while len(self._redetected) > self.max_redetected:
+            del self._redetected[next(iter(self._redetected))]
         return plan
+
+    def _prepare(self, x):
+        """``(plan, mode)`` for a call at ``x`` (validates ``x``)."""
+        inputs = self._inputs(x)
+        plan = self._plan(x, inputs)
+        return plan, self._choose(plan)
+
+    def __call__(self, x):
+        plan, mode = self._prepare(x)
+        return plan.assemble(self._values(x, plan, mode))
+
+    def _admodes_jit(self, static_argnums=(), optimize=True, max_variants=8):
+        """``ad.jit(self)``: see :mod:`.jitted`."""
+        from .jitted import JittedSparse
+        return JittedSparse(self, static_argnums, optimize, max_variants)
 
 
 class SparseJacobian(_Sparse):
@@ -191,32 +293,25 @@ class SparseJacobian(_Sparse):
             return self.mode
         # the forward-vs-reverse choice again, on colours instead of n and m (ties: forward,
         # which keeps no tape)
-        kf, kr = _ncolors(plan.col_colors), _ncolors(plan.row_colors)
-        return "forward" if kf <= kr else "reverse"
+        return "forward" if plan.n_col <= plan.n_row else "reverse"
 
-    def __call__(self, x):
-        inputs = self._inputs(x)
-        plan = self._plan(x, inputs)
-        P = plan.pattern
-        m, n = P.shape
-        mode = self._choose(plan)
+    def _values(self, x, plan, mode):
+        """The CSR data of ``J(x)`` in the plan's order (plain or traced, as ``x``)."""
+        inputs = api._Args((x,), (0,), self.fname)
+        m = plan.pattern.shape[0]
         if mode == "forward":
-            k = _ncolors(plan.col_colors)
+            k = plan.n_col
             ts = plan.seeds("col_colors", inputs.shapes, inputs.sizes)
             outs, _, tans, _ = api._push(self.f, inputs, ts, {}, True, self.fname)
             self._check_rows(outs, m)
-            B = _compressed(tans, outs, k)  # (k, m)
-            vals = B.ravel().take(plan.forward_take)
-        else:
-            level, inputs, ids, outs, _ = api._record(self.f, (x,), {}, (0,), self.fname)
-            self._check_rows(outs, m)
-            k = _ncolors(plan.row_colors)
-            seeds = plan.seeds("row_colors", [shape_of(o) for o in outs],
-                               [int(np.prod(shape_of(o), dtype=np.int64)) for o in outs])
-            got = api._sweep(level, ids, outs, seeds) if k else [None] * len(ids)
-            Bt = _compressed(got, inputs.leaves, k)  # (k, n)
-            vals = Bt.ravel().take(plan.reverse_take)
-        return sp.csr_array((vals, P.indices.copy(), P.indptr.copy()), shape=(m, n))
+            return _gather(_compressed(tans, outs, k), plan.forward_take)  # B: (k, m)
+        level, inputs, ids, outs, _ = api._record(self.f, (x,), {}, (0,), self.fname)
+        self._check_rows(outs, m)
+        k = plan.n_row
+        seeds = plan.seeds("row_colors", [shape_of(o) for o in outs],
+                           [int(np.prod(shape_of(o), dtype=np.int64)) for o in outs])
+        got = api._sweep(level, ids, outs, seeds) if k else [None] * len(ids)
+        return _gather(_compressed(got, inputs.leaves, k), plan.reverse_take)  # Bt: (k, n)
 
     def _check_rows(self, outs, m):
         got = sum(int(np.prod(shape_of(o), dtype=np.int64)) for o in outs)
@@ -235,10 +330,8 @@ class SparseJacobian(_Sparse):
         Returns:
             A dict.
         """
-        inputs = self._inputs(x)
-        plan = self._plan(x, inputs)
-        mode = self._choose(plan)
-        kf, kr = _ncolors(plan.col_colors), _ncolors(plan.row_colors)
+        plan, mode = self._prepare(x)
+        kf, kr = plan.n_col, plan.n_row
         return {"mode": mode, "n_colors": kf if mode == "forward" else kr,
                 "n_colors_other": kr if mode == "forward" else kf,
                 "n_colors_forward": kf, "n_colors_reverse": kr,
@@ -264,32 +357,31 @@ class SparseHessian(_Sparse):
             self._given = sp.csr_array((P + P.T) != 0)
             self._given.sort_indices()
 
-    def __call__(self, x):
-        inputs = self._inputs(x)
-        plan = self._plan(x, inputs)
-        P = plan.pattern
-        n = P.shape[0]
-        k = _ncolors(plan.star_colors)
-        ts = plan.seeds("star_colors", inputs.shapes, inputs.sizes)
-        g = api.grad(self.f)
+    def _choose(self, plan):
+        return "forward-over-reverse"
+
+    def _values(self, x, plan, mode):
+        """The CSR data of ``H(x)`` in the plan's order (plain or traced, as ``x``)."""
+        inputs = api._Args((x,), (0,), self.fname)
+        n = plan.pattern.shape[0]
+        k = plan.n_star
         if k:
-            outs, _, tans, _ = api._push(g, inputs, ts, {}, True, self.fname)
+            ts = plan.seeds("star_colors", inputs.shapes, inputs.sizes)
+            outs, _, tans, _ = api._push(api.grad(self.f), inputs, ts, {}, True, self.fname)
             B = _compressed(tans, outs, k)  # (k, n): row c is H @ s_c
         else:
             B = np.zeros((0, n))
-        vals = B.ravel().take(plan.star_sources)
-        return sp.csr_array((vals, P.indices.copy(), P.indptr.copy()), shape=(n, n))
+        return _gather(B, plan.star_sources)
 
     def info(self, x):
         """``mode`` ("forward-over-reverse"), ``n_colors`` (star colouring), ``nnz``,
         ``shape``, ``n_colors_distance2`` (the column colouring a non-symmetric
         compression would need) and the caching facts, as for
         :meth:`SparseJacobian.info`."""
-        inputs = self._inputs(x)
-        plan = self._plan(x, inputs)
-        return {"mode": "forward-over-reverse", "n_colors": _ncolors(plan.star_colors),
-                "n_colors_other": _ncolors(plan.col_colors),
-                "n_colors_distance2": _ncolors(plan.col_colors),
+        plan, mode = self._prepare(x)
+        return {"mode": mode, "n_colors": plan.n_star,
+                "n_colors_other": plan.n_col,
+                "n_colors_distance2": plan.n_col,
                 "nnz": int(plan.pattern.nnz), "shape": plan.pattern.shape,
                 "pattern_cached": not plan.value_dependent,
                 "value_dependent": sorted(plan.value_dependent),
@@ -333,6 +425,8 @@ def sparse_jacobian(f: Callable[..., Any], mode: str = "auto", sparsity: Any = N
     Returns:
         A :class:`SparseJacobian`; call it on ``x``; ``.info(x)`` reports the mode and
         colour counts.  The pattern and colourings are computed once per input structure.
+        ``ad.jit`` of it compiles the compressed evaluation
+        (:class:`~admodes.sparse.jitted.JittedSparse`).
 
     >>> import admodes as ad, numpy as np
     >>> f = lambda u: u[1:-1] ** 3 - (u[2:] - 2 * u[1:-1] + u[:-2])
