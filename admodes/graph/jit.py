@@ -452,7 +452,7 @@ def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = (), optim
 
     ``fun`` may be a transformation: ``ad.jit(ad.grad(f))`` compiles the forward pass
     and the backward sweep together; ``ad.jit(ad.sparse_jacobian(f))`` compiles the
-    compressed evaluation and returns scipy arrays (see :mod:`admodes.sparse.jitted`).  And the other way round, ``ad.grad(ad.jit(f))``
+    compressed evaluation and returns scipy arrays (see ``admodes.sparse.jitted``).  And the other way round, ``ad.grad(ad.jit(f))``
     differentiates the compiled function in both modes.
 
     Args:
