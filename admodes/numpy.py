@@ -16,7 +16,7 @@ import builtins
 import numpy as _np
 
 from . import conversions as _conversions
-from .api import _dtype
+from .arguments import _dtype
 from .dispatch import Box, bind1, bind2, ndim_of, shape_of, value
 from .ops import linalg  # noqa: F401  (admodes.numpy.linalg)
 from .ops.contractions import dot, einsum, inner, matmul, outer, tensordot, trace, vdot  # noqa: F401
@@ -69,6 +69,7 @@ from .ops.elementwise import (  # noqa: F401
     tanh,
     where,
 )
+from .ops.manipulation import pad  # noqa: F401
 from .ops.reductions import (  # noqa: F401
     amax,
     amin,
@@ -98,7 +99,6 @@ from .ops.shape import (  # noqa: F401
     getitem,
     hstack,
     moveaxis,
-    pad,
     ravel,
     reshape,
     squeeze,
@@ -357,61 +357,21 @@ _conversions.install(Box)  # float(), complex(), .item(), .tolist() (issue 9)
 # (issue 10)  The rest of the everyday numpy functions; docs/numpy-coverage.md is the
 # generated table of what works (python -m admodes.bench.coverage).
 
+from .ops import manipulation as _manip  # noqa: E402
 from .ops import shape as _shp  # noqa: E402
 from .ops.elementwise import (  # noqa: E402,F401
-    allclose,
-    arccosh,
-    arcsinh,
-    arctanh,
-    around,
     astype,
-    cbrt,
     deg2rad,
     degrees,
-    exp2,
-    fabs,
     float_power,
     fmax,
     fmin,
-    fmod,
-    heaviside,
-    hypot,
-    isclose,
-    log2,
-    log10,
-    logaddexp2,
-    mod,
     nan_to_num,
     rad2deg,
     radians,
-    remainder,
-    round,
-    signbit,
     sinc,
-    trunc,
 )
-from .ops.numeric import (  # noqa: E402,F401
-    convolve,
-    correlate,
-    diff,
-    gradient,
-    interp,
-    polyval,
-    trapezoid,
-)
-from .ops.reductions import (  # noqa: E402,F401
-    average,
-    cumprod,
-    median,
-    nanmax,
-    nanmean,
-    nanmin,
-    nansum,
-    percentile,
-    ptp,
-    quantile,
-)
-from .ops.shape import (  # noqa: E402,F401
+from .ops.manipulation import (  # noqa: E402,F401
     argsort,
     array_split,
     broadcast_arrays,
@@ -437,6 +397,49 @@ from .ops.shape import (  # noqa: E402,F401
     triu,
     vsplit,
 )
+from .ops.numeric import (  # noqa: E402,F401
+    convolve,
+    correlate,
+    diff,
+    gradient,
+    interp,
+    polyval,
+    trapezoid,
+)
+from .ops.reductions import (  # noqa: E402,F401
+    average,
+    cumprod,
+    median,
+    nanmax,
+    nanmean,
+    nanmin,
+    nansum,
+    percentile,
+    ptp,
+    quantile,
+)
+from .ops.ufuncs import (  # noqa: E402,F401
+    allclose,
+    arccosh,
+    arcsinh,
+    arctanh,
+    around,
+    cbrt,
+    exp2,
+    fabs,
+    fmod,
+    heaviside,
+    hypot,
+    isclose,
+    log2,
+    log10,
+    logaddexp2,
+    mod,
+    remainder,
+    round,
+    signbit,
+    trunc,
+)
 
 amax, amin = max, min
 
@@ -455,7 +458,7 @@ def atleast_2d(*arys):
 
 def atleast_3d(*arys):
     """``numpy.atleast_3d`` of one or more arrays."""
-    out = [_shp.atleast_3d(a) for a in arys]
+    out = [_manip.atleast_3d(a) for a in arys]
     return out[0] if len(out) == 1 else tuple(out)
 
 

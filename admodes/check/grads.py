@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ..api import _mode, jvp, vjp
+from ..api import jvp, vjp
+from ..arguments import _mode
 from ..tree import flatten, leaf_paths, unflatten
 from .numerical import (
     _absmax,

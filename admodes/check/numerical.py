@@ -44,7 +44,8 @@ from typing import Any
 
 import numpy as np
 
-from ..api import _Args, _jac_assemble, vjp
+from ..api import _jac_assemble, vjp
+from ..arguments import _Args
 from ..dispatch import Box, counting
 from ..registry import registry
 from ..tree import flatten, leaf_paths

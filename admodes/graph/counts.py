@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from ..api import _chunks, _mode
+from ..api import _chunks
+from ..arguments import _mode
 
 __all__ = ["OpCounts"]
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .. import dispatch
-from ..api import _Args
+from ..arguments import _Args
 from ..dispatch import Box, shape_of
 from ..tree import flatten, leaf_paths, unflatten
 from .codegen import generate, identifier
@@ -189,7 +189,7 @@ def _program(graph, level, arg_names):
 
 def _trace_for_jit(fun, args, names):
     """Trace ``fun(*args)`` on a :class:`_JitLevel`; returns ``(graph, level, out kinds)``."""
-    from ..api import _check_output
+    from ..arguments import _check_output
     from .replay import Graph
     nargs = len(args)
     inputs = _Args(args, tuple(range(nargs)), "jit")

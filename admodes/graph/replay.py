@@ -9,7 +9,8 @@ import math
 import numpy as np
 
 from .. import dispatch
-from ..api import _Args, _dtype, _finish, _mode, _plain_scalar, choose_mode
+from ..api import _plain_scalar, choose_mode
+from ..arguments import _Args, _dtype, _finish, _mode
 from ..dispatch import Box, bind, shape_of, value
 from ..reverse import backward
 from ..tree import flatten, unflatten

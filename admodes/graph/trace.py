@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import dispatch
-from ..api import _Args
+from ..arguments import _Args
 from ..dispatch import Box, Level, bind, shape_of
 from ..registry import Primitive
 from ..tree import flatten, leaf_paths, unflatten
@@ -419,7 +419,7 @@ def _trace(fun, example_args, opaque=False, prune=False, static_argnums=()):
         elif isinstance(o, Box):
             raise TypeError(f"trace: output {p} is a value traced by another transformation")
         else:
-            from ..api import _check_output
+            from ..arguments import _check_output
             refs.append(Constant(_check_output(o, p, "trace")))
     from .replay import Graph  # the graph module replays by tracing again
     return Graph(fun, level.nodes, level.guards, [b._id for b in boxed], inputs, refs,

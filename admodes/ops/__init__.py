@@ -1,5 +1,7 @@
-"""THE table of primitives, grouped: elementwise, reductions, shape (with indexing),
-contractions (matmul, einsum), linear algebra (``numpy.linalg``: linalg, decompositions),
+"""THE table of primitives, grouped: elementwise (and the rest of numpy's ufuncs in
+ufuncs), reductions, shape (with indexing; numpy's array-manipulation composites in
+manipulation), numeric helpers,
+contractions (matmul, einsum), linear algebra (``numpy.linalg``: linalg, norms, decompositions),
 complex intermediates (complex), ``numpy.fft`` (fft) and ``scipy.special`` (special).
 
 Importing this package registers every primitive in :data:`admodes.registry`."""
@@ -11,7 +13,11 @@ from . import (  # noqa: F401  (registers)
     elementwise,
     fft,
     linalg,
+    manipulation,
+    norms,
+    numeric,
     reductions,
     shape,
     special,
+    ufuncs,
 )

@@ -14,8 +14,9 @@ import numpy as np
 from ..dispatch import Box, ndim_of, shape_of, value
 from .contractions import einsum
 from .elementwise import add, divide, multiply, subtract, where
+from .manipulation import take
 from .reductions import sum
-from .shape import _axes_tuple, _pad, broadcast_to, concatenate, flip, getitem, reshape, take
+from .shape import _axes_tuple, _pad, broadcast_to, concatenate, flip, getitem, reshape
 
 __all__ = ["diff", "gradient", "trapezoid", "interp", "polyval", "convolve", "correlate"]
 
@@ -139,7 +140,7 @@ def interp(x, xp, fp, left=None, right=None, period=None):
         if isinstance(xp, Box) or isinstance(period, Box):
             raise TypeError("numpy.interp(period=...): xp and period must be constants")
         period = abs(float(period))
-        from .elementwise import mod
+        from .ufuncs import mod
         x = mod(x, period)
         order = np.argsort(xpv % period, kind="stable")
         xpv = (xpv % period)[order]

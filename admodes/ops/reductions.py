@@ -554,7 +554,8 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     array([0. , 0.5, 0.5])
     """
     from .elementwise import add
-    from .shape import moveaxis, sort
+    from .manipulation import sort
+    from .shape import moveaxis
     if out is not None:
         raise TypeError("numpy.quantile: out= is not supported on traced values")
     if method != "linear":
