@@ -51,3 +51,21 @@ def test_jit_of_grad_through_complex_abs(name):
     np.testing.assert_allclose(ad.grad(f)(x), central, rtol=1e-7)
     for fast in (ad.jit(ad.grad(f)), ad.trace(ad.grad(f), x), ad.jit(ad.jacrev(f))):
         np.testing.assert_allclose(fast(x), ad.grad(f)(x), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum", "max", "min", "clip", "cube", "exp2"])
+def test_float32_stays_float32_in_batched_rules(name):
+    # "float32 in, float32 out for every transformation" (conventions page), as in JAX.
+    # The tie/clip masks were float64 (where(cond, 1.0, 0.0)) and power's rules made
+    # np.float64 scalars of a Python exponent or base (y - 1, log(2.0)): a batched
+    # float32 tangent became float64, so jacfwd / jacrev / hessian returned float64
+    # (grad and jvp only hid it by casting their result).
+    f = {"maximum": lambda x: anp.maximum(x, x[::-1]), "minimum": lambda x: anp.minimum(x, 0.1),
+         "max": lambda x: anp.max(x) * x, "min": lambda x: anp.min(x, axis=-1, keepdims=True) * x,
+         "clip": lambda x: anp.clip(x, -0.4, 0.4), "cube": lambda x: x ** 3,
+         "exp2": lambda x: 2.0 ** x}[name]
+    x = np.array([0.5, -0.2, 0.3, 0.5], np.float32)
+    for jac in (ad.jacfwd, ad.jacrev, ad.jacobian):
+        assert jac(f)(x).dtype == np.float32, jac.__name__
+    assert ad.hessian(lambda v: anp.sum(f(v) ** 2))(x).dtype == np.float32
+    np.testing.assert_allclose(ad.jacfwd(f)(x), ad.jacfwd(f)(x.astype(np.float64)), rtol=1e-6)
