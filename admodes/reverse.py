@@ -139,15 +139,24 @@ def _to_real(c, x):
     v = c
     while isinstance(v, Box):
         v = v._primal
-    if not (isinstance(v, (complex, np.complexfloating))
-            or (type(v) is np.ndarray and v.dtype.kind == "c")):
+    if not _is_complex(v):
         return c
     while isinstance(x, Box):
         x = x._primal
-    if isinstance(x, (complex, np.complexfloating)) or (
-            type(x) is np.ndarray and x.dtype.kind == "c"):
+    if _is_complex(x):
         return c
     return bind(_real, c)
+
+
+def _is_complex(v):
+    # Not only ndarrays: while ad.jit traces a gradient program a value is a placeholder
+    # with a shape and a dtype only, and the projection must still be recorded.
+    if type(v) is float:
+        return False
+    if isinstance(v, complex):
+        return True
+    dt = getattr(v, "dtype", None)
+    return dt is not None and dt.kind == "c"
 class _TraceHook(threading.local):
     """Set by ``ad.jit`` while it traces (per thread): the ``apply`` of every sweep run
     meanwhile."""

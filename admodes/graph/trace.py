@@ -18,7 +18,7 @@ import numpy as np
 from .. import dispatch
 from ..arguments import _Args
 from ..dispatch import Box, Level, bind, shape_of
-from ..registry import Primitive
+from ..registry import Primitive, _rule_at
 from ..tree import flatten, leaf_paths, unflatten
 from .nodes import Constant, GraphNode, Guard
 
@@ -303,10 +303,8 @@ def _no_rule(prim, i):
     """Argument ``i`` of ``prim`` has neither a JVP nor a VJP rule."""
     if prim.nondiff or prim.vjp_joint is not None or prim.jvp_joint is not None:
         return False
-    for rules in (prim.vjps, prim.jvps):
-        if rules is not None and not isinstance(rules, (tuple, list)):
-            return False  # variadic (concatenate): one rule serves every argument
-        if rules is not None and i < len(rules) and rules[i] is not None:
+    for rules in (prim.vjps, prim.jvps):  # (a variadic primitive, einsum, has no len)
+        if _rule_at(rules, i) is not None:
             return False
     return True
 

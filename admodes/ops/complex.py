@@ -38,8 +38,12 @@ from .elementwise import divide, multiply, where
 
 def _iscomplex(x):
     v = value(x)
-    return isinstance(v, (complex, np.complexfloating)) or (
-        isinstance(v, np.ndarray) and v.dtype.kind == "c")
+    if isinstance(v, (complex, np.complexfloating)):
+        return True
+    # by dtype, not by type: while ad.jit traces a gradient program, value() is a
+    # placeholder with a shape and a dtype only
+    dt = getattr(v, "dtype", None)
+    return dt is not None and dt.kind == "c"
 
 
 def _cdomain(rng, *shapes):

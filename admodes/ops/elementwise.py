@@ -160,8 +160,11 @@ def _nonzero(x):
 def _pow_lhs(c, ans, x, y):
     # d/dx x**y = y * x**(y-1); taken as 0 where y == 0 (so 0**0 has slope 0, not nan).
     if not isinstance(y, Box) and np.all(np.asarray(y) != 0):
-        # A constant exponent without zeros (x ** 3.0): no masking needed.
-        return multiply(c, multiply(y, power(x, subtract(y, 1.0))))
+        # A constant exponent without zeros (x ** 3.0): no masking needed.  A Python
+        # exponent stays a Python number (numpy would make y - 1 an np.float64, which
+        # promotes float32).
+        ym1 = y - 1.0 if type(y) in (int, float) else subtract(y, 1.0)
+        return multiply(c, multiply(y, power(x, ym1)))
     y_safe = where(equal(y, 0.0), 1.0, y)
     d = multiply(y, power(x, subtract(y_safe, 1.0)))
     return multiply(c, d)
@@ -169,7 +172,10 @@ def _pow_lhs(c, ans, x, y):
 
 def _pow_rhs(c, ans, x, y):
     # d/dy x**y = x**y * log(x); taken as 0 where x == 0 (the limit for y > 0).
-    return multiply(c, multiply(ans, log(_nonzero(x))))
+    log_x = log(_nonzero(x))
+    if type(x) in (int, float):  # a Python base (2.0 ** y): a Python log, which does
+        log_x = float(log_x)     # not promote float32 as an np.float64 would
+    return multiply(c, multiply(ans, log_x))
 
 
 def _py_pow(x, y):
@@ -305,11 +311,20 @@ greater = _compare("greater", np.greater, float.__gt__)
 greater_equal = _compare("greater_equal", np.greater_equal, float.__ge__)
 
 
+def _mask_scalar(v, *xs):
+    """``v`` as a scalar of the operands' float dtype, for a 0 / 0.5 / 1 mask: a float32
+    mask keeps a float32 (batched) tangent float32 (a float64 one would promote it)."""
+    dts = [getattr(value(x), "dtype", None) for x in xs]  # (value may be a placeholder)
+    dts = [d for d in dts if d is not None and d.kind == "f"]
+    return np.result_type(*dts).type(v) if dts else v
+
+
 def _tie_mask(x, y):
     """1 where x wins, 0.5 on ties, 0 where y wins: ties split the gradient evenly."""
     # admodes ops (non-differentiable ones), not numpy on ad.value: a static graph then
     # records the mask instead of freezing its trace-time numbers.
-    return bind(_where, greater(x, y), 1.0, bind(_where, equal(x, y), 0.5, 0.0))
+    one, half, zero = (_mask_scalar(v, x, y) for v in (1.0, 0.5, 0.0))
+    return bind(_where, greater(x, y), one, bind(_where, equal(x, y), half, zero))
 
 
 maximum = _binary(
@@ -382,16 +397,17 @@ def _clip_impl(x, lo, hi):
 
 
 def _clip_x(c, ans, x, lo, hi):  # masks from admodes ops: static graphs record them
-    inside = bind(_where, less_equal(x, hi), 1.0, 0.0)
-    return multiply(c, bind(_where, greater_equal(x, lo), inside, 0.0))
+    one, zero = _mask_scalar(1.0, x), _mask_scalar(0.0, x)
+    inside = bind(_where, less_equal(x, hi), one, zero)
+    return multiply(c, bind(_where, greater_equal(x, lo), inside, zero))
 
 
 def _clip_lo(c, ans, x, lo, hi):
-    return multiply(c, bind(_where, less(x, lo), 1.0, 0.0))
+    return multiply(c, bind(_where, less(x, lo), _mask_scalar(1.0, x), _mask_scalar(0.0, x)))
 
 
 def _clip_hi(c, ans, x, lo, hi):
-    return multiply(c, bind(_where, greater(x, hi), 1.0, 0.0))
+    return multiply(c, bind(_where, greater(x, hi), _mask_scalar(1.0, x), _mask_scalar(0.0, x)))
 
 
 _clip = register("clip", _clip_impl, (_clip_x, _clip_lo, _clip_hi),

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..dispatch import Box, bind, ndim_of, shape_of, value
 from ..registry import register
-from .elementwise import divide, equal, exp, multiply, subtract, where
+from .elementwise import _mask_scalar, divide, equal, exp, multiply, subtract, where
 from .shape import _axes_tuple, _nb, broadcast_to, flip, reshape
 
 _reshape_p, _broadcast_p = reshape.primitive, broadcast_to.primitive
@@ -126,7 +126,7 @@ def _tie_weights(x, ans, axis):
     # admodes ops (non-differentiable ones), not numpy on ad.value: a static graph then
     # records the mask instead of freezing its trace-time numbers.
     av = bind(reshape.primitive, ans, shape=_kept_shape(shape_of(x), axis))
-    hits = bind(where.primitive, equal(x, av), 1.0, 0.0)
+    hits = bind(where.primitive, equal(x, av), _mask_scalar(1.0, x), _mask_scalar(0.0, x))
     return divide(hits, bind(_sum, hits, axis=axis, keepdims=True))
 
 

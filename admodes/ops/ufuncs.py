@@ -27,7 +27,8 @@ from .elementwise import (
     subtract,
 )
 
-# Conventions at kinks, as JAX and PyTorch: hypot'(0, 0) = 0 (as norm at 0);
+# Conventions at kinks: hypot'(0, 0) = 0 (as norm at 0, the minimum-norm
+# subgradient; JAX gives 0.5 each, PyTorch nan);
 # mod / remainder / fmod have slope 1 in x everywhere (their jumps have no derivative)
 # and -floor(x / y) (mod) or -trunc(x / y) (fmod) in y; sinc is exact at 0 to high order.
 
