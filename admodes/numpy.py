@@ -12,6 +12,7 @@ check, so nothing is ever silently non-differentiable.
 from __future__ import annotations
 
 import builtins
+import sys as _sys
 
 import numpy as _np
 
@@ -547,15 +548,13 @@ def _name_keyword_errors(cls, names):
     """A method called with a keyword admodes does not support raises a TypeError naming
     the keyword and ``ndarray.<method>`` (not the wrapper's Python internals).  Arguments
     are checked only after a TypeError, so a successful call pays nothing."""
-    import inspect
-
     def wrap(name, fn):
-        sig = inspect.signature(fn)
-
         def method(self, *args, **kwargs):
             try:
                 return fn(self, *args, **kwargs)
             except TypeError:
+                import inspect
+                sig = inspect.signature(fn)
                 extra = {k: v for k, v in kwargs.items() if k not in sig.parameters}
                 if not extra and _binds(sig, self, args, kwargs):
                     raise  # raised inside the method: not an argument error
@@ -596,11 +595,23 @@ _name_keyword_errors(Box, ("sum", "mean", "var", "std", "max", "min", "prod", "c
 # value is its modulus, real/imag/conj/angle are differentiable; numpy.fft and the
 # scipy.special ufuncs reach their primitives through the same protocols.
 from .ops import fft  # noqa: E402
-from .ops import special as _special  # noqa: E402
 from .ops.complex import absolute, angle, conj, conjugate, imag, real  # noqa: E402,F401
 
 abs = absolute  # noqa: A001
-_UFUNCS.update({_np.absolute: absolute, _np.conjugate: conj, **_special.UFUNCS})
+_UFUNCS.update({_np.absolute: absolute, _np.conjugate: conj})
+
+
+def _scipy_ufunc(ufunc):
+    """scipy.special's ufuncs are registered on first use: importing scipy.special costs
+    about 0.2 s, which ``import admodes`` should not pay for code that never calls it
+    (a scipy ufunc can only reach us once the caller has imported scipy.special)."""
+    if "scipy.special" not in _sys.modules:
+        return None
+    from .ops import special
+    if not special.UFUNCS:
+        return None
+    _UFUNCS.update(special.UFUNCS)
+    return _UFUNCS.get(ufunc)
 _FUNCTIONS.update({
     _np.real: real, _np.imag: imag, _np.angle: angle, _np.conj: conj,
     _np.conjugate: conj,
@@ -645,7 +656,7 @@ def _ufunc_method(ufunc, method, inputs, kwargs):
     kwargs = dict(kwargs)
     dtype = kwargs.pop("dtype", None)
     if method == "__call__":
-        op = _UFUNCS.get(ufunc)
+        op = _UFUNCS.get(ufunc) or _scipy_ufunc(ufunc)
         if op is not None:
             _reject_keywords(name, kwargs)
             return _cast(op(*inputs), dtype, name)

@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 
+import admodes.ops.special  # noqa: F401  (registered on first use; the tests cover it)
+
 
 @pytest.fixture
 def rng():

@@ -2,7 +2,8 @@
 ufuncs), reductions, shape (with indexing; numpy's array-manipulation composites in
 manipulation), numeric helpers,
 contractions (matmul, einsum), linear algebra (``numpy.linalg``: linalg, norms, decompositions),
-complex intermediates (complex), ``numpy.fft`` (fft) and ``scipy.special`` (special).
+complex intermediates (complex), ``numpy.fft`` (fft); ``scipy.special`` (special) is
+registered on first use of a scipy ufunc on a traced value (importing scipy is slow).
 
 Importing this package registers every primitive in :data:`admodes.registry`."""
 
@@ -18,6 +19,5 @@ from . import (  # noqa: F401  (registers)
     numeric,
     reductions,
     shape,
-    special,
     ufuncs,
 )
