@@ -3,7 +3,6 @@ inputs' checks.  Its reverse sweep is :func:`admodes.reverse.backward`."""
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -16,6 +15,7 @@ from ..reverse import backward
 from ..tree import flatten, unflatten
 from .counts import OpCounts
 from .draw import Drawing
+from .hooks import _sweep_apply
 from .nodes import Constant, RetraceRequired, _arg_list, _formula, _summary
 from .trace import _CALL, _ImpureRule, _trace, _Tracer, trace
 
@@ -279,25 +279,8 @@ class Graph(OpCounts, Drawing):
         tape = [None] * len(self.nodes)
         for k, prim, params, slots, parents in self._rplan():
             tape[k] = (prim, params, [vals[j] for j in slots], vals[k], parents)
-        apply = None if level is None else functools.partial(_traced_apply, level)
+        apply = None if level is None else _sweep_apply(level)
         return backward(tape, seeds, self.input_ids, apply=apply, every=every)
-
-    @staticmethod
-    def _traced_rule(level, prim, fn, args, n_out=None):
-        """Trace ``fn(*args)`` (a rule) into the program; a rule that reads plain values
-        becomes one opaque call (its half-recorded nodes are pruned later)."""
-        try:
-            out = fn(*args)
-            if n_out is not None:
-                out = tuple(out)
-            return out
-        except (Exception, _ImpureRule):
-            pass
-        if n_out is None:
-            return level.call(fn, args, f"vjp of {prim.name}")
-        both = level.call(fn, args, f"vjp of {prim.name}")
-        return tuple(level.call(functools.partial(_pick, i), (both,), f"vjp of {prim.name}")
-                     for i in range(n_out))
 
     def _grad_program(self):
         """The gradient as a static program of its own: the forward replay and the
@@ -647,31 +630,8 @@ def _opaque_boxed(graph, node, args):
                 "instead of its traced derivative")
 
 
-def _apply_rule(rule, params, g, ans, *primals):
-    return rule(g, ans, *primals, **params)
-
-
-def _apply_joint(joint, params, g, ans, *primals):
-    return tuple(joint(g, ans, primals, params))
-
-
 def _one():
     return 1.0
-
-
-def _pick(i, both):
-    return both[i]
-
-
-def _traced_apply(level, prim, rule, g, ans, primals, params):
-    """The sweep's ``apply`` hook while a gradient program is traced: a joint rule when
-    ``rule`` is None."""
-    args = (g, ans) + tuple(primals)
-    if rule is None:
-        return Graph._traced_rule(level, prim, functools.partial(
-            _apply_joint, prim.vjp_joint, params), args, len(primals))
-    return Graph._traced_rule(level, prim, functools.partial(_apply_rule, rule, params), args)
-
 
 
 def _same_static(a, b):
