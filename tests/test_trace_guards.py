@@ -102,3 +102,18 @@ def test_boolean_mask_input_is_data():
         assert gm is None
     with pytest.raises(TypeError, match="integer/boolean data"):
         g(x, m1.astype(float))
+
+
+@pytest.mark.parametrize("make", [lambda f: f, lambda f: ad.grad(f)])
+def test_sort_order_is_guarded_in_a_static_graph(make):
+    """np.sort / median gather by an order: a graph replayed at inputs in another order
+    must raise, never reuse the trace-time order (it returned [1, 2, 3] for [3, 2, 1])."""
+    w = np.array([1.0, 2.0, 3.0])
+    f = make(lambda x: anp.sum(np.sort(x) * w) + anp.median(x))
+    x0, same, other = (np.array(v) for v in ([0.1, 0.5, 0.9], [0.2, 0.6, 1.0],
+                                              [0.9, 0.5, 0.1]))
+    g = ad.trace(f, x0)
+    np.testing.assert_allclose(g(same), f(same))
+    with pytest.raises(ad.RetraceRequired, match="argsort"):
+        g(other)
+    np.testing.assert_allclose(g.retrace(other)(other), f(other))

@@ -129,7 +129,10 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
         raise TypeError("numpy.sort: order= (structured arrays) is not supported")
     if axis is None:
         a, axis = ravel(a), -1
-    return take_along_axis(a, np.argsort(value(a), axis=axis, kind="stable"), axis)
+    # The order comes from the argsort primitive (not numpy on ad.value): a static graph
+    # then records it as a node and guards the gather on it, so a replay at inputs in
+    # another order raises RetraceRequired instead of reusing the trace-time order.
+    return take_along_axis(a, argsort(a, axis), axis)
 
 
 def take(a, indices, axis=None, out=None, mode="raise"):
